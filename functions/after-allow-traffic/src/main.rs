@@ -1,0 +1,12 @@
+//! CodeDeploy hook for the ECS `AfterAllowTraffic` lifecycle event. Wiring only: the
+//! engine is the `greenlight` crate in `shared/`.
+
+use greenlight::{Hook, HookRunner};
+use lambda_runtime::{Error, run, service_fn, tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let runner = HookRunner::from_env(Hook::AfterAllowTraffic).await;
+    run(service_fn(|event| runner.handle(event))).await
+}

@@ -1,0 +1,211 @@
+//! Runs one check: attempts with its retry policy, every attempt bounded by the
+//! per-request timeout and by the time left before the hook must stop probing.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::assertion::AssertionResult;
+use crate::plan::Check;
+use crate::probe::HttpProbe;
+use crate::redaction::Redactor;
+use crate::retry::{GiveUp, Next, Tally};
+
+/// Pass or fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// All assertions held (as many times in a row as the policy asks).
+    Pass,
+    /// Anything else.
+    Fail,
+}
+
+impl Outcome {
+    /// For log fields.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+        }
+    }
+}
+
+/// The result of one check: a value, with what was expected and found on the
+/// last attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    /// The check's name.
+    pub name: String,
+    /// Pass or fail.
+    pub outcome: Outcome,
+    /// Why it failed (which limit ended it), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// From the first attempt to the end.
+    pub duration_ms: u64,
+    /// Every assertion of the last attempt that got a response.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assertions: Vec<AssertionResult>,
+    /// The last attempt's transport error (timeout, refused…), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CheckResult {
+    /// A check that failed without a normal end (panic, deadline).
+    pub fn failed(name: &str, reason: String, duration: Duration) -> Self {
+        CheckResult {
+            name: name.to_owned(),
+            outcome: Outcome::Fail,
+            reason: Some(reason),
+            attempts: 0,
+            duration_ms: millis(duration),
+            assertions: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Whether the check passed.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Pass
+    }
+
+    /// What was expected: the failing assertions (all of them if it passed or
+    /// no response came back).
+    pub fn expected(&self) -> String {
+        self.shown()
+            .map(|a| a.expected.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// What was found, in the same order as [`CheckResult::expected`], or the
+    /// transport error.
+    pub fn actual(&self) -> String {
+        if let Some(error) = &self.error {
+            return error.clone();
+        }
+        if self.assertions.is_empty() {
+            return self.reason.clone().unwrap_or_default();
+        }
+        self.shown()
+            .map(|a| a.actual.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// One line for the verdict: `name: expected …, got … (reason)`.
+    pub fn summary(&self) -> String {
+        if self.assertions.is_empty() {
+            return format!(
+                "{}: {}",
+                self.name,
+                self.reason.as_deref().unwrap_or("failed")
+            );
+        }
+        let mut line = format!(
+            "{}: expected {}, got {}",
+            self.name,
+            self.expected(),
+            self.actual()
+        );
+        if let Some(reason) = &self.reason {
+            line.push_str(&format!(" ({reason})"));
+        }
+        line
+    }
+
+    fn shown(&self) -> impl Iterator<Item = &AssertionResult> {
+        let only_failures = !self.passed() && self.error.is_none();
+        self.assertions
+            .iter()
+            .filter(move |a| !only_failures || !a.passed)
+    }
+}
+
+/// Runs `check` until its retry policy ends it or `stop_at` comes.
+pub async fn run_check<P: HttpProbe>(
+    check: &Check,
+    probe: &P,
+    stop_at: Instant,
+    redactor: &Redactor,
+) -> CheckResult {
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let mut result = CheckResult {
+        name: check.name.clone(),
+        outcome: Outcome::Fail,
+        reason: None,
+        attempts: 0,
+        duration_ms: 0,
+        assertions: Vec::new(),
+        error: None,
+    };
+    loop {
+        let left = stop_at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            result.reason = Some(GiveUp::Deadline.describe(tally.attempts));
+            break;
+        }
+        let timeout = check.timeout.min(left);
+        let passed = match probe.send(&check.request, timeout).await {
+            Ok(response) => {
+                result.error = None;
+                result.assertions = check
+                    .assertions
+                    .iter()
+                    .map(|assertion| {
+                        let mut outcome = assertion.evaluate(&response);
+                        outcome.actual = redactor.redact(&outcome.actual);
+                        outcome
+                    })
+                    .collect();
+                result.assertions.iter().all(|a| a.passed)
+            }
+            Err(error) => {
+                let mut message = redactor.redact(&error.to_string());
+                if timeout < check.timeout {
+                    message.push_str(" (cut short by the hook's deadline)");
+                }
+                result.error = Some(message);
+                result.assertions = check
+                    .assertions
+                    .iter()
+                    .map(|a| AssertionResult {
+                        passed: false,
+                        expected: a.describe(),
+                        actual: "no response".to_owned(),
+                    })
+                    .collect();
+                false
+            }
+        };
+        let left = stop_at.saturating_duration_since(Instant::now());
+        match check
+            .retry
+            .after_attempt(&mut tally, passed, started.elapsed(), left)
+        {
+            Next::Pass => {
+                result.outcome = Outcome::Pass;
+                break;
+            }
+            Next::GiveUp(why) => {
+                result.reason = Some(why.describe(tally.attempts));
+                break;
+            }
+            Next::Retry => tokio::time::sleep(check.retry.interval).await,
+        }
+    }
+    result.attempts = tally.attempts;
+    result.duration_ms = millis(started.elapsed());
+    result
+}
+
+/// Milliseconds, saturating.
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,143 @@
+//! The CodeDeploy lifecycle hook event.
+//!
+//! Parsed by hand from JSON so that a malformed event names the exact field that
+//! is wrong: with no valid IDs there is nobody to report to, so the message is
+//! all an operator gets.
+
+use serde_json::Value;
+use thiserror::Error;
+
+/// The two IDs CodeDeploy sends to a lifecycle hook, and that the status report
+/// must echo back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookEvent {
+    /// `DeploymentId`, e.g. `d-ABCDEF123`.
+    pub deployment_id: String,
+    /// `LifecycleEventHookExecutionId`, an opaque token.
+    pub execution_id: String,
+}
+
+/// Why an event could not be used. Nothing can be reported to CodeDeploy then.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EventError {
+    /// The payload is not a JSON object.
+    #[error(
+        "event: expected a JSON object with DeploymentId and LifecycleEventHookExecutionId, got {0}"
+    )]
+    NotAnObject(&'static str),
+    /// A required field is absent.
+    #[error(
+        "event.{0}: missing (CodeDeploy always sends it; is this a CodeDeploy lifecycle hook event?)"
+    )]
+    Missing(&'static str),
+    /// A field has the wrong type or is empty.
+    #[error("event.{field}: expected a non-empty string, got {got}")]
+    Invalid {
+        /// The field name as CodeDeploy spells it.
+        field: &'static str,
+        /// What was found instead.
+        got: String,
+    },
+}
+
+impl HookEvent {
+    /// Reads the event CodeDeploy sends:
+    /// `{"DeploymentId":"d-…","LifecycleEventHookExecutionId":"…"}`.
+    pub fn parse(payload: &Value) -> Result<Self, EventError> {
+        let object = payload
+            .as_object()
+            .ok_or_else(|| EventError::NotAnObject(json_type(payload)))?;
+        let field = |name: &'static str| -> Result<String, EventError> {
+            match object.get(name) {
+                None => Err(EventError::Missing(name)),
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+                Some(Value::String(_)) => Err(EventError::Invalid {
+                    field: name,
+                    got: "an empty string".to_owned(),
+                }),
+                Some(other) => Err(EventError::Invalid {
+                    field: name,
+                    got: json_type(other).to_owned(),
+                }),
+            }
+        };
+        Ok(HookEvent {
+            deployment_id: field("DeploymentId")?,
+            execution_id: field("LifecycleEventHookExecutionId")?,
+        })
+    }
+}
+
+/// A JSON value's type, for messages.
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn parses_a_codedeploy_event() {
+        // GIVEN the event CodeDeploy sends
+        let payload =
+            json!({"DeploymentId": "d-ABCDEF123", "LifecycleEventHookExecutionId": "eyJ0"});
+        // WHEN it is parsed
+        let event = HookEvent::parse(&payload);
+        // THEN both IDs are kept
+        assert_eq!(
+            event,
+            Ok(HookEvent {
+                deployment_id: "d-ABCDEF123".into(),
+                execution_id: "eyJ0".into()
+            })
+        );
+    }
+
+    #[test]
+    fn names_the_missing_field() {
+        let err = HookEvent::parse(&json!({"DeploymentId": "d-1"})).unwrap_err();
+        assert_eq!(err, EventError::Missing("LifecycleEventHookExecutionId"));
+        assert!(
+            err.to_string()
+                .starts_with("event.LifecycleEventHookExecutionId: missing")
+        );
+    }
+
+    #[test]
+    fn names_a_field_of_the_wrong_type() {
+        let err =
+            HookEvent::parse(&json!({"DeploymentId": 7, "LifecycleEventHookExecutionId": "x"}))
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "event.DeploymentId: expected a non-empty string, got a number"
+        );
+    }
+
+    #[test]
+    fn rejects_an_empty_id() {
+        let err =
+            HookEvent::parse(&json!({"DeploymentId": " ", "LifecycleEventHookExecutionId": "x"}))
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "event.DeploymentId: expected a non-empty string, got an empty string"
+        );
+    }
+
+    #[test]
+    fn rejects_a_non_object() {
+        let err = HookEvent::parse(&json!(["d-1"])).unwrap_err();
+        assert_eq!(err, EventError::NotAnObject("an array"));
+    }
+}

@@ -1,0 +1,27 @@
+//! greenlight: the engine behind the CodeDeploy lifecycle hooks that gate ECS
+//! blue/green deployments.
+//!
+//! Data flows one way: event → plan (spec + hook) → checks → verdict → report.
+//! The hook binaries in `functions/` only wire this crate to the Lambda runtime.
+
+pub mod assertion;
+pub mod check;
+pub mod engine;
+pub mod event;
+pub mod hook;
+pub mod plan;
+pub mod probe;
+pub mod redaction;
+pub mod report;
+pub mod retry;
+pub mod runner;
+pub mod settings;
+pub mod spec;
+pub mod verdict;
+
+pub use event::HookEvent;
+pub use hook::Hook;
+pub use plan::Plan;
+pub use runner::HookRunner;
+pub use settings::Settings;
+pub use verdict::{Status, Verdict};

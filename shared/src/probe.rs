@@ -1,0 +1,181 @@
+//! The HTTP port: send one request to green, get back what the assertions look
+//! at. The reqwest adapter lives here too; tests use a real local server.
+
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+
+/// Bodies are read up to this size; the rest is dropped (and said so), so a
+/// runaway response cannot exhaust a 128 MB Lambda.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A request to the green task set.
+#[derive(Clone)]
+pub struct ProbeRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Full URL.
+    pub url: Url,
+    /// Headers, with secret values marked sensitive.
+    pub headers: HeaderMap,
+    /// Body, if any.
+    pub body: Option<String>,
+}
+
+impl fmt::Debug for ProbeRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // HeaderMap's Debug prints "Sensitive" for values marked sensitive.
+        f.debug_struct("ProbeRequest")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .field("body_bytes", &self.body.as_ref().map_or(0, String::len))
+            .finish()
+    }
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub struct ProbeResponse {
+    /// Status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Body as text (lossy UTF-8), at most [`MAX_BODY_BYTES`].
+    pub body: String,
+    /// Whether the body was cut at [`MAX_BODY_BYTES`].
+    pub truncated: bool,
+    /// From sending the request to the last body byte.
+    pub duration: Duration,
+}
+
+/// Why no response came back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// No complete response within the time allowed.
+    #[error("no response within {0} ms")]
+    Timeout(u128),
+    /// The connection could not be made (refused, unreachable, DNS, TLS).
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// Anything else on the way.
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+/// Sends probe requests. Implemented by [`ReqwestProbe`] in production.
+pub trait HttpProbe: Send + Sync {
+    /// Sends `request` and reads the whole response, giving up after `timeout`.
+    fn send(
+        &self,
+        request: &ProbeRequest,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ProbeResponse, ProbeError>> + Send;
+}
+
+/// The production HTTP client: reqwest on rustls, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct ReqwestProbe {
+    client: reqwest::Client,
+}
+
+impl ReqwestProbe {
+    /// Builds the client. Redirects are not followed: a check asserts on what
+    /// green itself answered.
+    pub fn new() -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("greenlight/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(ReqwestProbe { client })
+    }
+
+    /// A default client, for when [`ReqwestProbe::new`] failed: the hook then
+    /// reports `Failed` without probing, but must still be constructed.
+    pub fn fallback() -> Self {
+        ReqwestProbe {
+            client: reqwest::Client::new(),
+        }
+    }
+}
+
+impl HttpProbe for ReqwestProbe {
+    async fn send(
+        &self,
+        request: &ProbeRequest,
+        timeout: Duration,
+    ) -> Result<ProbeResponse, ProbeError> {
+        let started = Instant::now();
+        let exchange = async {
+            let mut builder = self
+                .client
+                .request(request.method.clone(), request.url.clone())
+                .headers(request.headers.clone());
+            if let Some(body) = &request.body {
+                builder = builder.body(body.clone());
+            }
+            let mut response = builder.send().await.map_err(classify)?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let mut bytes: Vec<u8> = Vec::new();
+            let mut truncated = false;
+            while let Some(chunk) = response.chunk().await.map_err(classify)? {
+                let room = MAX_BODY_BYTES - bytes.len();
+                if chunk.len() > room {
+                    bytes.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    break;
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(ProbeResponse {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+                truncated,
+                duration: started.elapsed(),
+            })
+        };
+        // One timer for connect, headers and body: a server that trickles its
+        // body forever is a hang too.
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(ProbeError::Timeout(timeout.as_millis())),
+        }
+    }
+}
+
+/// Sorts a reqwest error into what an operator needs to know, with its causes.
+fn classify(error: reqwest::Error) -> ProbeError {
+    // The URL is left out: its query string may carry a token.
+    let error = error.without_url();
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if error.is_timeout() {
+        ProbeError::Other(format!("timed out: {message}"))
+    } else if error.is_connect() {
+        ProbeError::Connect(message)
+    } else {
+        ProbeError::Other(message)
+    }
+}
+
+/// Marks a header value as secret so that no `Debug` output shows it.
+pub fn secret_header(value: &str) -> Result<HeaderValue, reqwest::header::InvalidHeaderValue> {
+    let mut value = HeaderValue::from_str(value)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Parses a header name, for validation.
+pub fn header_name(name: &str) -> Result<HeaderName, reqwest::header::InvalidHeaderName> {
+    HeaderName::from_bytes(name.as_bytes())
+}

@@ -1,0 +1,287 @@
+//! The CodeDeploy port: report the hook's status, exactly once, before the
+//! Lambda's deadline. Throttling, 5xx and lost connections are retried with
+//! backoff inside the time left; "already completed" means an earlier attempt
+//! (or another invocation) got through, which is as good as done.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::PutLifecycleEventHookExecutionStatusError as PutError;
+use aws_sdk_codedeploy::types::LifecycleEventStatus;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::event::HookEvent;
+use crate::verdict::Status;
+
+/// Longest wait for one answer from CodeDeploy.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// First pause between attempts; doubles up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest pause between attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_millis(1600);
+
+/// Why one report attempt did not get through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    /// `LifecycleEventAlreadyCompletedException`: nothing left to do.
+    #[error("already completed: {0}")]
+    AlreadyCompleted(String),
+    /// Throttling, 5xx, timeout, connection trouble: worth another try.
+    #[error("{0}")]
+    Transient(String),
+    /// Anything else (access denied, unknown deployment, bad ID): retrying
+    /// would not help.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// Sends `PutLifecycleEventHookExecutionStatus`. Implemented by
+/// [`CodeDeployReporter`] in production.
+pub trait StatusReporter: Send + Sync {
+    /// One attempt to report `status` for `event`.
+    fn put_status(
+        &self,
+        event: &HookEvent,
+        status: Status,
+    ) -> impl Future<Output = Result<(), ReportError>> + Send;
+}
+
+/// How the report ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// CodeDeploy took the status.
+    Accepted,
+    /// CodeDeploy already had a status for this execution.
+    AlreadyCompleted,
+}
+
+/// The report could not be made: the one case where the invocation errs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "could not report {status} to CodeDeploy for deployment {deployment_id} after {attempts} attempt(s): {last_error}"
+)]
+pub struct ReportFailure {
+    /// The status that was not delivered.
+    pub status: Status,
+    /// The deployment.
+    pub deployment_id: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last attempt's error.
+    pub last_error: String,
+}
+
+/// Reports `status` once, retrying transient errors with backoff until `until`.
+pub async fn deliver<R: StatusReporter>(
+    reporter: &R,
+    event: &HookEvent,
+    status: Status,
+    until: Instant,
+) -> Result<(Delivery, u32), ReportFailure> {
+    let mut attempts = 0;
+    let mut backoff = FIRST_BACKOFF;
+    let fail = |attempts, last_error: String| ReportFailure {
+        status,
+        deployment_id: event.deployment_id.clone(),
+        attempts,
+        last_error,
+    };
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(fail(
+                attempts,
+                "no time left before the Lambda deadline".to_owned(),
+            ));
+        }
+        attempts += 1;
+        let outcome = match tokio::time::timeout(
+            ATTEMPT_TIMEOUT.min(left),
+            reporter.put_status(event, status),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(ReportError::Transient(format!(
+                "no answer within {} ms",
+                ATTEMPT_TIMEOUT.min(left).as_millis()
+            ))),
+        };
+        match outcome {
+            Ok(()) => return Ok((Delivery::Accepted, attempts)),
+            Err(ReportError::AlreadyCompleted(message)) => {
+                tracing::info!(
+                    deployment_id = %event.deployment_id,
+                    attempts,
+                    message = %message,
+                    "CodeDeploy already had a status for this hook execution; nothing more to report"
+                );
+                return Ok((Delivery::AlreadyCompleted, attempts));
+            }
+            Err(ReportError::Rejected(message)) => return Err(fail(attempts, message)),
+            Err(ReportError::Transient(message)) => {
+                let left = until.saturating_duration_since(Instant::now());
+                if backoff >= left {
+                    return Err(fail(attempts, message));
+                }
+                tracing::warn!(attempts, error = %message, backoff_ms = backoff.as_millis(), "reporting to CodeDeploy failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// The production reporter: the AWS SDK's CodeDeploy client, built once per
+/// cold start, with the SDK's own retries off ([`deliver`] retries within the
+/// deadline instead).
+#[derive(Debug, Clone)]
+pub struct CodeDeployReporter {
+    client: aws_sdk_codedeploy::Client,
+}
+
+impl CodeDeployReporter {
+    /// Wraps a client.
+    pub fn new(client: aws_sdk_codedeploy::Client) -> Self {
+        CodeDeployReporter { client }
+    }
+}
+
+impl StatusReporter for CodeDeployReporter {
+    async fn put_status(&self, event: &HookEvent, status: Status) -> Result<(), ReportError> {
+        let status = match status {
+            Status::Succeeded => LifecycleEventStatus::Succeeded,
+            Status::Failed => LifecycleEventStatus::Failed,
+        };
+        self.client
+            .put_lifecycle_event_hook_execution_status()
+            .deployment_id(&event.deployment_id)
+            .lifecycle_event_hook_execution_id(&event.execution_id)
+            .status(status)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+}
+
+/// Error codes that mean "try again later".
+const TRANSIENT_CODES: [&str; 6] = [
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "InternalFailure",
+];
+
+fn classify(
+    error: SdkError<PutError, aws_sdk_codedeploy::config::http::HttpResponse>,
+) -> ReportError {
+    let message = DisplayErrorContext(&error).to_string();
+    match &error {
+        SdkError::ServiceError(context) => {
+            let err = context.err();
+            if matches!(err, PutError::LifecycleEventAlreadyCompletedException(_)) {
+                return ReportError::AlreadyCompleted(err.message().unwrap_or_default().to_owned());
+            }
+            let server_side = context.raw().status().is_server_error();
+            if server_side
+                || err
+                    .code()
+                    .is_some_and(|code| TRANSIENT_CODES.contains(&code))
+            {
+                ReportError::Transient(message)
+            } else {
+                ReportError::Rejected(message)
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ReportError::Transient(message)
+        }
+        _ => ReportError::Rejected(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Answers from a script, then Ok.
+    struct Scripted(Mutex<Vec<ReportError>>);
+
+    impl StatusReporter for Scripted {
+        async fn put_status(&self, _: &HookEvent, _: Status) -> Result<(), ReportError> {
+            let mut script = self.0.lock().expect("lock");
+            if script.is_empty() {
+                Ok(())
+            } else {
+                Err(script.remove(0))
+            }
+        }
+    }
+
+    fn event() -> HookEvent {
+        HookEvent {
+            deployment_id: "d-1".into(),
+            execution_id: "x".into(),
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(30)
+    }
+
+    #[tokio::test]
+    async fn retries_transient_errors_then_delivers() {
+        let reporter = Scripted(Mutex::new(vec![
+            ReportError::Transient("ThrottlingException".into()),
+            ReportError::Transient("500".into()),
+        ]));
+        let outcome = deliver(&reporter, &event(), Status::Succeeded, far()).await;
+        assert_eq!(outcome, Ok((Delivery::Accepted, 3)));
+    }
+
+    #[tokio::test]
+    async fn already_completed_is_done() {
+        let reporter = Scripted(Mutex::new(vec![ReportError::AlreadyCompleted(
+            "done".into(),
+        )]));
+        let outcome = deliver(&reporter, &event(), Status::Failed, far()).await;
+        assert_eq!(outcome, Ok((Delivery::AlreadyCompleted, 1)));
+    }
+
+    #[tokio::test]
+    async fn a_rejection_is_not_retried() {
+        let reporter = Scripted(Mutex::new(vec![ReportError::Rejected(
+            "AccessDeniedException".into(),
+        )]));
+        let failure = deliver(&reporter, &event(), Status::Failed, far())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (failure.attempts, failure.last_error.as_str()),
+            (1, "AccessDeniedException")
+        );
+    }
+
+    #[tokio::test]
+    async fn stops_retrying_at_the_deadline() {
+        let reporter = Scripted(Mutex::new(vec![ReportError::Transient("503".into()); 100]));
+        let until = Instant::now() + Duration::from_millis(500);
+        let failure = deliver(&reporter, &event(), Status::Failed, until)
+            .await
+            .unwrap_err();
+        assert!(Instant::now() <= until + Duration::from_millis(50));
+        assert!(
+            failure.attempts >= 2 && failure.attempts < 10,
+            "{}",
+            failure.attempts
+        );
+    }
+}

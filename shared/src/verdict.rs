@@ -1,0 +1,162 @@
+//! The verdict: a value derived from the check results, never thrown.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::check::CheckResult;
+use crate::hook::Hook;
+
+/// What greenlight tells CodeDeploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Status {
+    /// Green is good: CodeDeploy goes on.
+    Succeeded,
+    /// Green is not proven good: CodeDeploy rolls back.
+    Failed,
+}
+
+impl Status {
+    /// As CodeDeploy spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "Succeeded",
+            Status::Failed => "Failed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of one hook invocation, with everything that led to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The hook that judged.
+    pub hook: Hook,
+    /// Succeeded only if every check ran and passed.
+    pub status: Status,
+    /// Why it failed: one line per failing check, or the problem that stopped
+    /// the checks from running. Empty when it succeeded.
+    pub reasons: Vec<String>,
+    /// Every check's result.
+    pub checks: Vec<CheckResult>,
+}
+
+impl Verdict {
+    /// Derives the verdict from the results. No results at all is a failure:
+    /// a hook that checked nothing has proven nothing.
+    pub fn from_checks(hook: Hook, checks: Vec<CheckResult>) -> Self {
+        let mut reasons: Vec<String> = checks
+            .iter()
+            .filter(|c| !c.passed())
+            .map(CheckResult::summary)
+            .collect();
+        if checks.is_empty() {
+            reasons.push(format!(
+                "no check in the spec runs in {hook}: add one, or list {hook} in a check's \"hooks\""
+            ));
+        }
+        let status = if reasons.is_empty() {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        };
+        Verdict {
+            hook,
+            status,
+            reasons,
+            checks,
+        }
+    }
+
+    /// A failure before any check could run (bad spec, bad configuration…).
+    pub fn failed(hook: Hook, reason: String) -> Self {
+        Verdict {
+            hook,
+            status: Status::Failed,
+            reasons: vec![reason],
+            checks: Vec::new(),
+        }
+    }
+
+    /// Names of the checks that failed.
+    pub fn failing_checks(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed())
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::assertion::AssertionResult;
+    use crate::check::Outcome;
+
+    fn result(name: &str, passed: bool) -> CheckResult {
+        CheckResult {
+            name: name.to_owned(),
+            outcome: if passed { Outcome::Pass } else { Outcome::Fail },
+            reason: (!passed).then(|| "failed after 3 attempt(s)".to_owned()),
+            attempts: if passed { 1 } else { 3 },
+            duration_ms: 5,
+            assertions: vec![AssertionResult {
+                passed,
+                expected: "status == 200".to_owned(),
+                actual: if passed { "200" } else { "503" }.to_owned(),
+            }],
+            error: None,
+        }
+    }
+
+    #[test]
+    fn all_passing_checks_succeed() {
+        let verdict = Verdict::from_checks(
+            Hook::BeforeAllowTraffic,
+            vec![result("a", true), result("b", true)],
+        );
+        assert_eq!(verdict.status, Status::Succeeded);
+        assert!(verdict.reasons.is_empty());
+    }
+
+    #[test]
+    fn one_failing_check_fails_and_is_named_with_expected_and_actual() {
+        let verdict = Verdict::from_checks(
+            Hook::AfterAllowTraffic,
+            vec![result("a", true), result("b", false)],
+        );
+        assert_eq!(verdict.status, Status::Failed);
+        assert_eq!(verdict.failing_checks(), vec!["b"]);
+        assert_eq!(
+            verdict.reasons,
+            vec!["b: expected status == 200, got 503 (failed after 3 attempt(s))"]
+        );
+    }
+
+    #[test]
+    fn no_checks_is_a_failure() {
+        let verdict = Verdict::from_checks(Hook::AfterAllowTestTraffic, Vec::new());
+        assert_eq!(verdict.status, Status::Failed);
+        assert!(verdict.reasons[0].contains("no check in the spec runs in AfterAllowTestTraffic"));
+    }
+
+    #[test]
+    fn a_panicked_check_fails_with_its_reason() {
+        let panicked = CheckResult::failed(
+            "boom",
+            "the check panicked: oops".to_owned(),
+            Duration::ZERO,
+        );
+        let verdict = Verdict::from_checks(Hook::AfterAllowTraffic, vec![panicked]);
+        assert_eq!(verdict.status, Status::Failed);
+        assert_eq!(verdict.reasons, vec!["boom: the check panicked: oops"]);
+    }
+}
