@@ -1,1 +1,51 @@
+//! Test support for greenlight's end-to-end tests and local demo: the parts of
+//! the world a hook talks to, played on 127.0.0.1.
+//!
+//! - [`runtime_api::RuntimeApi`]: a local Lambda Runtime API that hands the real
+//!   hook binary an event, with a deadline, and collects its answer.
+//! - [`codedeploy::CodeDeployStandIn`]: a local CodeDeploy endpoint that records
+//!   every `PutLifecycleEventHookExecutionStatus` call and can inject faults.
+//! - [`green::GreenService`]: a local HTTP server playing the green task set.
+//! - [`hook::HookProcess`]: runs a compiled hook binary against them.
 
+pub mod codedeploy;
+pub mod green;
+pub mod hook;
+pub mod runtime_api;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+/// Binds a listener on an ephemeral loopback port.
+pub async fn loopback() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    (listener, addr)
+}
+
+/// A loopback address where nothing listens (connection refused).
+pub async fn closed_port() -> SocketAddr {
+    let (listener, addr) = loopback().await;
+    drop(listener);
+    addr
+}
+
+/// Serves `router` on `listener` until the returned handle is dropped.
+pub fn serve(listener: TcpListener, router: axum::Router) -> ServerHandle {
+    ServerHandle(tokio::spawn(async move {
+        axum::serve(listener, router).await.ok();
+    }))
+}
+
+/// Stops its server when dropped.
+#[derive(Debug)]
+pub struct ServerHandle(tokio::task::JoinHandle<()>);
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,560 @@
+//! End-to-end: the real hook binaries, under a local Lambda Runtime API, against
+//! a local green service and a local CodeDeploy stand-in. Every scenario
+//! asserts how many status calls CodeDeploy received and which status it took,
+//! so none can pass if the hook never reports.
+
+use std::time::Duration;
+
+use greenlight_e2e::closed_port;
+use greenlight_e2e::codedeploy::Fault;
+use greenlight_e2e::green::{Behaviour, GreenService};
+use greenlight_e2e::hook::{HOOKS, Invocation, Run};
+use greenlight_e2e::runtime_api::Answer;
+use serde_json::{Value, json};
+
+/// A spec with one `/health` check on `url` and these assertions and retry.
+fn spec(url: &str, asserts: Value, retry: Value) -> String {
+    json!({
+        "target": {"url": url},
+        "checks": [{
+            "name": "health",
+            "path": "/health",
+            "timeout_ms": 2000,
+            "retry": retry,
+            "assert": asserts
+        }]
+    })
+    .to_string()
+}
+
+/// The assertions a careful operator writes for `/health`.
+fn health_asserts() -> Value {
+    json!([
+        {"status": 200},
+        {"header": {"name": "content-type", "contains": "application/json"}},
+        {"json": {"path": "$.status", "equals": "ok"}},
+        {"duration_ms": {"less_than": 1000}}
+    ])
+}
+
+fn quick_retry() -> Value {
+    json!({"attempts": 2, "interval_ms": 100})
+}
+
+/// Exactly one status call, accepted, with `status`, for the sample event.
+fn assert_reported_once(run: &Run, status: &str) {
+    assert_eq!(
+        run.calls.len(),
+        1,
+        "status calls: {:?}\n{}",
+        run.calls,
+        run.log_text()
+    );
+    assert_eq!(
+        run.accepted_statuses(),
+        vec![status.to_owned()],
+        "{}",
+        run.log_text()
+    );
+    assert_eq!(run.calls[0].deployment_id, "d-ABCDEF123");
+}
+
+/// The verdict line's fields.
+fn verdict(run: &Run) -> Value {
+    let lines = run.log_fields("verdict");
+    assert_eq!(
+        lines.len(),
+        1,
+        "one verdict line expected:\n{}",
+        run.log_text()
+    );
+    lines[0].clone()
+}
+
+/// The check result line's fields for `check`.
+fn check_line(run: &Run, check: &str) -> Value {
+    run.log_fields("check ")
+        .into_iter()
+        .find(|fields| fields["check"] == check)
+        .unwrap_or_else(|| panic!("no log line for check {check}:\n{}", run.log_text()))
+}
+
+#[tokio::test]
+async fn healthy_green_succeeds_in_every_hook() {
+    // GIVEN a healthy green service
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec(&green.url(), health_asserts(), quick_retry());
+    for hook in HOOKS {
+        // WHEN each hook runs on its sample event
+        let run = Invocation::new(hook, &spec).run().await;
+        // THEN it reports Succeeded exactly once and answers the Runtime API
+        assert_reported_once(&run, "Succeeded");
+        let answer = run.answer.as_ref().expect("the hook answered");
+        assert_eq!(answer.response()["reported"], "Succeeded");
+        assert_eq!(answer.response()["delivery"], "accepted");
+        let line = check_line(&run, "health");
+        assert_eq!(line["outcome"], "pass");
+        assert_eq!(line["attempts"], 1);
+        let verdict = verdict(&run);
+        assert_eq!(verdict["status"], "Succeeded");
+        assert_eq!(verdict["deployment_id"], "d-ABCDEF123");
+    }
+}
+
+#[tokio::test]
+async fn status_500_fails() {
+    let green = GreenService::start(Behaviour::Error500).await;
+    let run = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    )
+    .run()
+    .await;
+    assert_reported_once(&run, "Failed");
+    let line = check_line(&run, "health");
+    assert_eq!(line["outcome"], "fail");
+    assert_eq!(line["attempts"], 2);
+    assert!(
+        line["expected"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("status == 200"),
+        "{line}"
+    );
+    assert!(
+        line["actual"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("500"),
+        "{line}"
+    );
+    let verdict = verdict(&run);
+    assert_eq!(verdict["status"], "Failed");
+    assert_eq!(verdict["failing_checks"], "health");
+}
+
+#[tokio::test]
+async fn wrong_json_value_fails_with_expected_and_actual_in_the_log() {
+    let green = GreenService::start(Behaviour::WrongAnswer).await;
+    let run = Invocation::new(
+        "before-allow-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    )
+    .run()
+    .await;
+    assert_reported_once(&run, "Failed");
+    let line = check_line(&run, "health");
+    assert_eq!(line["expected"], "json $.status == \"ok\"");
+    assert_eq!(line["actual"], "\"degraded\"");
+    assert!(
+        verdict(&run)["reasons"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("got \"degraded\"")
+    );
+}
+
+#[tokio::test]
+async fn wrong_body_text_fails() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let asserts = json!([{"body": {"matches": "\"version\":\"2\\.\\d+"}}]);
+    let run = Invocation::new(
+        "after-allow-traffic",
+        &spec(&green.url(), asserts, quick_retry()),
+    )
+    .run()
+    .await;
+    assert_reported_once(&run, "Failed");
+    let line = check_line(&run, "health");
+    assert_eq!(line["expected"], "body matches /\"version\":\"2\\.\\d+/");
+    assert!(
+        line["actual"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("1.4.2"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn slow_response_over_the_limit_fails() {
+    let green = GreenService::start(Behaviour::Slow(Duration::from_millis(1200))).await;
+    let asserts = json!([{"status": 200}, {"duration_ms": {"less_than": 500}}]);
+    let run = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(&green.url(), asserts, json!({"attempts": 1})),
+    )
+    .run()
+    .await;
+    assert_reported_once(&run, "Failed");
+    let line = check_line(&run, "health");
+    assert_eq!(line["expected"], "duration_ms < 500");
+    let took: u64 = line["actual"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("a duration");
+    assert!(took >= 1200, "{line}");
+}
+
+#[tokio::test]
+async fn hung_green_still_reports_failed_before_the_deadline() {
+    // GIVEN green that never answers, a 4 s function timeout and a check that
+    // would retry for a minute
+    let green = GreenService::start(Behaviour::Hang).await;
+    let mut invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(
+            &green.url(),
+            health_asserts(),
+            json!({"within_ms": 60000, "interval_ms": 200}),
+        ),
+    );
+    invocation.timeout = Duration::from_secs(4);
+    // WHEN the hook runs
+    let run = invocation.run().await;
+    // THEN Failed reached CodeDeploy, and the hook answered, before the deadline
+    assert_reported_once(&run, "Failed");
+    let reported_after = run.calls[0].at.duration_since(run.started);
+    assert!(
+        reported_after < run.timeout,
+        "reported after {reported_after:?}"
+    );
+    assert!(run.answer.is_some(), "no answer:\n{}", run.log_text());
+    assert!(
+        run.answered_after < run.timeout,
+        "answered after {:?}",
+        run.answered_after
+    );
+    let line = check_line(&run, "health");
+    assert!(
+        line["actual"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no response within"),
+        "{line}"
+    );
+    assert!(
+        line["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deadline"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn green_healthy_after_a_while_succeeds_within_the_retry_window() {
+    let green = GreenService::start(Behaviour::HealthyAfter(Duration::from_secs(2))).await;
+    let run = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(
+            &green.url(),
+            health_asserts(),
+            json!({"within_ms": 8000, "interval_ms": 300}),
+        ),
+    )
+    .run()
+    .await;
+    assert_reported_once(&run, "Succeeded");
+    let attempts = check_line(&run, "health")["attempts"]
+        .as_u64()
+        .unwrap_or_default();
+    assert!(attempts > 1, "attempts {attempts}");
+}
+
+#[tokio::test]
+async fn consecutive_passes_are_required() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let retry = json!({"attempts": 5, "interval_ms": 50, "consecutive_passes": 3});
+    let run = Invocation::new(
+        "before-allow-traffic",
+        &spec(&green.url(), health_asserts(), retry),
+    )
+    .run()
+    .await;
+    assert_reported_once(&run, "Succeeded");
+    assert_eq!(check_line(&run, "health")["attempts"], 3);
+    assert_eq!(green.requests(), 3);
+}
+
+#[tokio::test]
+async fn connection_refused_fails() {
+    let url = format!("http://{}", closed_port().await);
+    let run = Invocation::new(
+        "after-allow-traffic",
+        &spec(&url, health_asserts(), quick_retry()),
+    )
+    .run()
+    .await;
+    assert_reported_once(&run, "Failed");
+    let line = check_line(&run, "health");
+    assert!(
+        line["actual"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("cannot connect"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_spec_fails_with_the_reason() {
+    let spec = json!({
+        "target": {"url": "http://127.0.0.1:1"},
+        "checks": [{"name": "health", "assert": [{"status": 9999}]}]
+    })
+    .to_string();
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    assert_reported_once(&run, "Failed");
+    let reasons = verdict(&run)["reasons"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reasons.contains("checks[0].assert[0].status: expected a number 100..599, got 9999"),
+        "{reasons}"
+    );
+}
+
+#[tokio::test]
+async fn missing_spec_fails_with_the_reason() {
+    let run = Invocation::new("before-allow-traffic", "")
+        .without_env("GREENLIGHT_SPEC")
+        .run()
+        .await;
+    assert_reported_once(&run, "Failed");
+    assert!(
+        verdict(&run)["reasons"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no spec: set GREENLIGHT_SPEC")
+    );
+}
+
+#[tokio::test]
+async fn malformed_event_is_an_invocation_error_and_reports_nothing() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    );
+    invocation.event = json!({"DeploymentId": "d-ABCDEF123"});
+    let run = invocation.run().await;
+    assert!(run.calls.is_empty(), "{:?}", run.calls);
+    match &run.answer {
+        Some(Answer::Error(error)) => {
+            assert!(
+                error
+                    .to_string()
+                    .contains("event.LifecycleEventHookExecutionId: missing"),
+                "{error}"
+            );
+        }
+        other => panic!(
+            "expected an invocation error, got {other:?}\n{}",
+            run.log_text()
+        ),
+    }
+    assert_eq!(
+        green.requests(),
+        0,
+        "nothing is probed for an event nobody can be told about"
+    );
+}
+
+#[tokio::test]
+async fn throttled_twice_then_ok_reports_succeeded_once() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    );
+    invocation.faults = vec![Fault::Throttle, Fault::Throttle];
+    let run = invocation.run().await;
+    assert_eq!(run.calls.len(), 3, "{:?}", run.calls);
+    assert_eq!(run.accepted_statuses(), vec!["Succeeded".to_owned()]);
+    assert!(run.calls.iter().all(|c| c.status == "Succeeded"));
+    assert_eq!(
+        run.answer.as_ref().expect("answered").response()["delivery"],
+        "accepted"
+    );
+}
+
+#[tokio::test]
+async fn server_error_then_ok_reports_once() {
+    let green = GreenService::start(Behaviour::Error500).await;
+    let mut invocation = Invocation::new(
+        "after-allow-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    );
+    invocation.faults = vec![Fault::ServerError];
+    let run = invocation.run().await;
+    assert_eq!(run.calls.len(), 2, "{:?}", run.calls);
+    assert_eq!(run.accepted_statuses(), vec!["Failed".to_owned()]);
+}
+
+#[tokio::test]
+async fn stalled_codedeploy_is_retried_within_the_deadline() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "after-allow-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    );
+    invocation.faults = vec![Fault::Stall(Duration::from_secs(4))];
+    let run = invocation.run().await;
+    assert_eq!(
+        run.accepted_statuses(),
+        vec!["Succeeded".to_owned()],
+        "{:?}",
+        run.calls
+    );
+    assert!(run.answered_after < run.timeout);
+}
+
+#[tokio::test]
+async fn already_completed_is_not_an_error() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "before-allow-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    );
+    invocation.faults = vec![Fault::AlreadyCompleted];
+    let run = invocation.run().await;
+    assert_eq!(run.calls.len(), 1, "{:?}", run.calls);
+    assert_eq!(run.calls[0].status, "Succeeded");
+    let answer = run.answer.as_ref().expect("answered");
+    assert_eq!(answer.response()["delivery"], "already_completed");
+}
+
+#[tokio::test]
+async fn access_denied_is_an_invocation_error_after_one_call() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    );
+    invocation.faults = vec![Fault::AccessDenied];
+    let run = invocation.run().await;
+    assert_eq!(run.calls.len(), 1, "not retried: {:?}", run.calls);
+    assert!(run.accepted_statuses().is_empty());
+    match &run.answer {
+        Some(Answer::Error(error)) => {
+            assert!(error.to_string().contains("AccessDenied"), "{error}")
+        }
+        other => panic!("expected an invocation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn dry_run_reports_succeeded_and_says_so_loudly() {
+    let green = GreenService::start(Behaviour::Error500).await;
+    let run = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(&green.url(), health_asserts(), quick_retry()),
+    )
+    .env("GREENLIGHT_DRY_RUN", "true")
+    .run()
+    .await;
+    assert_reported_once(&run, "Succeeded");
+    let verdict = verdict(&run);
+    assert_eq!(verdict["status"], "Failed");
+    assert_eq!(verdict["dry_run"], true);
+    assert!(run.log_text().contains("DRY RUN"));
+    assert_eq!(
+        run.answer.as_ref().expect("answered").response()["verdict"]["status"],
+        "Failed"
+    );
+}
+
+#[tokio::test]
+async fn secret_header_values_never_reach_the_logs() {
+    // GIVEN green echoing request headers, and a check sending two secrets
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = json!({
+        "target": {"url": green.url()},
+        "checks": [{
+            "name": "echo",
+            "path": "/echo",
+            "headers": {
+                "Authorization": "Bearer tok-AUTH-123",
+                "X-Internal-Token": {"value": "tok-INTERNAL-456", "secret": true},
+                "X-Plain": "visible-789"
+            },
+            "retry": {"attempts": 1},
+            "assert": [{"body": {"contains": "this is not there"}}]
+        }]
+    })
+    .to_string();
+    // WHEN the check fails and its actual body (the echo) is logged
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    // THEN the secrets are redacted everywhere, and the rest is not
+    assert_reported_once(&run, "Failed");
+    let text = run.log_text();
+    assert!(text.contains("visible-789"), "{text}");
+    assert!(text.contains("<redacted>"), "{text}");
+    assert!(!text.contains("tok-AUTH-123"), "{text}");
+    assert!(!text.contains("tok-INTERNAL-456"), "{text}");
+    let answer = run
+        .answer
+        .as_ref()
+        .expect("answered")
+        .response()
+        .to_string();
+    assert!(!answer.contains("tok-AUTH-123") && !answer.contains("tok-INTERNAL-456"));
+}
+
+#[tokio::test]
+async fn checks_run_concurrently_and_only_in_their_hooks() {
+    // GIVEN three slow checks, one of them only for AfterAllowTraffic
+    let green = GreenService::start(Behaviour::Slow(Duration::from_millis(800))).await;
+    let check = |name: &str, hooks: Value| json!({"name": name, "path": "/health", "hooks": hooks, "retry": {"attempts": 1}, "assert": [{"status": 200}]});
+    let spec = json!({
+        "target": {"url": green.url()},
+        "checks": [
+            check("a", json!(["AfterAllowTestTraffic", "AfterAllowTraffic"])),
+            check("b", json!(["AfterAllowTestTraffic"])),
+            check("c", json!(["AfterAllowTraffic"]))
+        ]
+    })
+    .to_string();
+    // WHEN AfterAllowTestTraffic runs
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    // THEN it ran a and b, not c, side by side
+    assert_reported_once(&run, "Succeeded");
+    let checks = run.answer.as_ref().expect("answered").response()["verdict"]["checks"].clone();
+    let names: Vec<&str> = checks
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["a", "b"]);
+    assert_eq!(green.requests(), 2);
+    // Two 800 ms checks one after the other would take over 1.6 s.
+    let took = verdict(&run)["duration_ms"].as_u64().unwrap_or(u64::MAX);
+    assert!(took < 1600, "took {took} ms");
+}
+
+#[tokio::test]
+async fn a_hook_with_no_checks_fails() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = json!({
+        "target": {"url": green.url()},
+        "checks": [{"name": "only-prod", "hooks": ["AfterAllowTraffic"], "assert": [{"status": 200}]}]
+    })
+    .to_string();
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    assert_reported_once(&run, "Failed");
+    assert!(
+        verdict(&run)["reasons"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no check in the spec runs in BeforeAllowTraffic")
+    );
+}
