@@ -107,12 +107,16 @@ impl CheckResult {
                 self.reason.as_deref().unwrap_or("failed")
             );
         }
-        let mut line = format!(
-            "{}: expected {}, got {}",
-            self.name,
-            self.expected(),
-            self.actual()
-        );
+        let mut line = match &self.error {
+            Some(error) => format!("{}: {error}; expected {}", self.name, self.expected()),
+            None => {
+                let pairs: Vec<String> = self
+                    .shown()
+                    .map(|a| format!("expected {}, got {}", a.expected, a.actual))
+                    .collect();
+                format!("{}: {}", self.name, pairs.join("; "))
+            }
+        };
         if let Some(reason) = &self.reason {
             line.push_str(&format!(" ({reason})"));
         }

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::{ServerHandle, loopback, serve};
+use crate::{ServerHandle, bind, serve};
 
 /// An injected answer, used once, in order, before normal service resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,11 +73,16 @@ pub struct CodeDeployStandIn {
 impl CodeDeployStandIn {
     /// Starts the stand-in on an ephemeral loopback port.
     pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// Starts the stand-in on `addr`.
+    pub async fn start_on(addr: &str) -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let router = Router::new()
             .route("/", post(handle))
             .with_state(inner.clone());
-        let (listener, addr) = loopback().await;
+        let (listener, addr) = bind(addr).await;
         CodeDeployStandIn {
             addr,
             inner,

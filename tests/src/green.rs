@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::json;
 
-use crate::{ServerHandle, loopback, serve};
+use crate::{ServerHandle, bind, serve};
 
 /// How green behaves on `/health`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,11 @@ pub struct GreenService {
 impl GreenService {
     /// Starts green with a behaviour on an ephemeral loopback port.
     pub async fn start(behaviour: Behaviour) -> Self {
+        Self::start_on("127.0.0.1:0", behaviour).await
+    }
+
+    /// Starts green on `addr`.
+    pub async fn start_on(addr: &str, behaviour: Behaviour) -> Self {
         let inner = Arc::new(Mutex::new(Inner {
             behaviour,
             started: Instant::now(),
@@ -57,8 +62,9 @@ impl GreenService {
         let router = Router::new()
             .route("/health", any(health))
             .route("/echo", any(echo))
+            .route("/api/items", any(items))
             .with_state(inner.clone());
-        let (listener, addr) = loopback().await;
+        let (listener, addr) = bind(addr).await;
         GreenService {
             addr,
             inner,
@@ -118,6 +124,14 @@ async fn health(State(inner): State<Arc<Mutex<Inner>>>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// A typical API listing; behaves the same whatever the `/health` behaviour.
+async fn items(State(inner): State<Arc<Mutex<Inner>>>) -> Response {
+    inner.lock().expect("lock").requests += 1;
+    let body =
+        json!({"items": [{"id": 1, "name": "first"}, {"id": 2, "name": "second"}], "count": 2});
+    (StatusCode::OK, axum::Json(body)).into_response()
 }
 
 /// Echoes the request headers in the body, as some debug endpoints do: a

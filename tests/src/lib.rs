@@ -19,9 +19,14 @@ use tokio::net::TcpListener;
 
 /// Binds a listener on an ephemeral loopback port.
 pub async fn loopback() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0")
+    bind("127.0.0.1:0").await
+}
+
+/// Binds a listener on `addr` (a loopback address).
+pub async fn bind(addr: &str) -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind(addr)
         .await
-        .expect("bind a loopback port");
+        .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
     let addr = listener.local_addr().expect("local address");
     (listener, addr)
 }

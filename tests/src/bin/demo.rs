@@ -1,0 +1,157 @@
+//! `make demo`: runs the three real hook binaries, in lifecycle order, against
+//! a built-in sample green service and a local CodeDeploy stand-in, and prints
+//! each verdict. `SCENARIO=broken` makes green answer wrongly.
+
+#![allow(clippy::print_stdout)]
+
+use std::time::Duration;
+
+use greenlight_e2e::codedeploy::CodeDeployStandIn;
+use greenlight_e2e::green::{Behaviour, GreenService};
+use greenlight_e2e::hook::{HOOKS, Invocation, workspace_root};
+use greenlight_e2e::runtime_api::Answer;
+use serde_json::Value;
+
+/// Where `make local` serves green and the CodeDeploy stand-in, for `make watch`.
+const LOCAL_GREEN: &str = "127.0.0.1:8080";
+const LOCAL_CODEDEPLOY: &str = "127.0.0.1:4599";
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let scenario = std::env::var("SCENARIO").unwrap_or_else(|_| "healthy".to_owned());
+    let behaviour = match scenario.as_str() {
+        "healthy" => Behaviour::Healthy,
+        "broken" => Behaviour::WrongAnswer,
+        "down" => Behaviour::Error500,
+        "slow" => Behaviour::Slow(Duration::from_millis(1500)),
+        other => {
+            return Err(format!(
+                "SCENARIO: expected healthy, broken, down or slow, got {other:?}"
+            ));
+        }
+    };
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        serve(behaviour).await;
+        return Ok(());
+    }
+    let verbose = std::env::var("VERBOSE").is_ok_and(|v| v == "1");
+    let green = GreenService::start(behaviour).await;
+    let spec_path = workspace_root().join("examples/spec.json");
+    let mut spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(&spec_path)
+            .map_err(|e| format!("read {}: {e}", spec_path.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", spec_path.display()))?;
+    spec["target"]["url"] = Value::String(green.url());
+    // Demo pace: the sample spec waits up to a minute for health to settle.
+    spec["checks"][0]["retry"] =
+        serde_json::json!({"attempts": 2, "interval_ms": 500, "consecutive_passes": 1});
+    println!(
+        "greenlight demo, scenario {scenario:?}: green plays {behaviour:?} at {}",
+        green.url()
+    );
+    println!("spec: examples/spec.json (target.url set to the sample green service)\n");
+    let mut failed = 0;
+    for hook in HOOKS {
+        let mut invocation = Invocation::new(hook, &spec.to_string());
+        invocation.timeout = Duration::from_secs(30);
+        let run = invocation.run().await;
+        let calls: Vec<String> = run
+            .calls
+            .iter()
+            .map(|c| format!("{} (HTTP {})", c.status, c.answered))
+            .collect();
+        match &run.answer {
+            Some(Answer::Response(response)) => {
+                let verdict = &response["verdict"];
+                println!(
+                    "▶ {}  [{hook}, events/{hook}.json]",
+                    verdict["hook"].as_str().unwrap_or(hook)
+                );
+                for check in verdict["checks"].as_array().into_iter().flatten() {
+                    print_check(check);
+                }
+                let status = verdict["status"].as_str().unwrap_or("?");
+                if status != "Succeeded" {
+                    failed += 1;
+                }
+                println!("  verdict: {status}");
+                for reason in verdict["reasons"].as_array().into_iter().flatten() {
+                    println!("    because {}", reason.as_str().unwrap_or_default());
+                }
+                println!("  reported to CodeDeploy: {}\n", calls.join(", "));
+            }
+            other => {
+                failed += 1;
+                println!("▶ {hook}: no verdict ({other:?}); status calls: {calls:?}\n");
+            }
+        }
+        if verbose {
+            run.logs.iter().for_each(|line| println!("    | {line}"));
+        }
+    }
+    println!(
+        "{} of 3 hooks succeeded. Logs as JSON: VERBOSE=1 make demo. Other scenarios: SCENARIO=broken|down|slow make demo",
+        3 - failed
+    );
+    Ok(())
+}
+
+fn print_check(check: &Value) {
+    let passed = check["outcome"] == "pass";
+    let mark = if passed { "✔" } else { "✘" };
+    println!(
+        "  {mark} {:<22} {} attempt(s), {} ms",
+        check["name"].as_str().unwrap_or_default(),
+        check["attempts"],
+        check["duration_ms"]
+    );
+    if let Some(error) = check["error"].as_str() {
+        println!("      error: {error}");
+    }
+    for assertion in check["assertions"].as_array().into_iter().flatten() {
+        let ok = assertion["passed"] == true;
+        if !passed && ok {
+            continue;
+        }
+        println!(
+            "      {} expected {}, got {}",
+            if ok { "·" } else { "✘" },
+            assertion["expected"].as_str().unwrap_or_default(),
+            assertion["actual"].as_str().unwrap_or_default()
+        );
+    }
+    if let Some(reason) = check["reason"].as_str() {
+        println!("      {reason}");
+    }
+}
+
+/// Serves the sample green and the CodeDeploy stand-in on fixed ports until
+/// interrupted, printing each status call as CodeDeploy would receive it.
+async fn serve(behaviour: Behaviour) {
+    let green = GreenService::start_on(LOCAL_GREEN, behaviour).await;
+    let codedeploy = CodeDeployStandIn::start_on(LOCAL_CODEDEPLOY).await;
+    println!("sample green ({behaviour:?}) on {}", green.url());
+    println!(
+        "CodeDeploy stand-in on {} (AWS_ENDPOINT_URL_CODEDEPLOY)",
+        codedeploy.url()
+    );
+    println!(
+        "now: `make watch` in a second terminal, `make invoke HOOK=...` in a third. Ctrl-C stops."
+    );
+    let mut shown = 0;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        let calls = codedeploy.calls();
+        for call in &calls[shown..] {
+            println!(
+                "CodeDeploy got PutLifecycleEventHookExecutionStatus: deployment {} status {} (answered HTTP {})",
+                call.deployment_id, call.status, call.answered
+            );
+        }
+        shown = calls.len();
+    }
+}
