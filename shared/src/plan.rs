@@ -95,6 +95,14 @@ impl Plan {
                 }],
             }
         })?;
+        // Anything after the spec (a second one pasted after it) is an error,
+        // not silently ignored.
+        deserializer.end().map_err(|error| SpecError {
+            problems: vec![Problem {
+                path: "spec".to_owned(),
+                message: error.to_string(),
+            }],
+        })?;
         Plan::from_spec(&spec)
     }
 
@@ -157,6 +165,18 @@ impl Plan {
             .filter(|c| c.hooks.contains(&hook))
             .collect()
     }
+}
+
+/// The target URL followed by a check's path (and query). Appended, not
+/// resolved: the target's own path is kept (`https://host/prod` + `/health` is
+/// `https://host/prod/health`), and a path such as `//other-host/x` stays on the
+/// target's host instead of becoming a scheme-relative URL.
+fn append_path(base: &Url, path: &str) -> Result<Url, String> {
+    let mut prefix = base.clone();
+    prefix.set_query(None);
+    prefix.set_fragment(None);
+    let prefix = prefix.as_str().trim_end_matches('/');
+    Url::parse(&format!("{prefix}{path}")).map_err(|error| error.to_string())
 }
 
 #[derive(Default)]
@@ -299,7 +319,7 @@ impl Validator {
             );
         }
         let url = if spec.path.starts_with('/') {
-            base.and_then(|base| match base.join(&spec.path) {
+            base.and_then(|base| match append_path(base, &spec.path) {
                 Ok(url) => Some(url),
                 Err(error) => {
                     self.problem(
@@ -531,28 +551,28 @@ impl Validator {
                 None
             }
         };
-        let predicate = match spec.exists {
-            Some(exists)
-                if spec.equals.is_none() && spec.contains.is_none() && spec.matches.is_none() =>
-            {
-                Some(Predicate::Exists(exists))
-            }
-            Some(_) => {
-                self.problem(
-                    path,
-                    "expected exactly one of exists, equals, contains, matches".to_owned(),
-                );
-                None
-            }
-            None => self.text_predicate(
+        let text = |value: &Option<String>| value.clone().map(Value::String);
+        let predicate = self
+            .one_of(
                 path,
-                &TextAssertSpec {
-                    equals: spec.equals.clone(),
-                    contains: spec.contains.clone(),
-                    matches: spec.matches.clone(),
-                },
-            ),
-        };
+                vec![
+                    ("exists", spec.exists.map(Value::Bool)),
+                    ("equals", text(&spec.equals)),
+                    ("contains", text(&spec.contains)),
+                    ("matches", text(&spec.matches)),
+                ],
+            )
+            .and_then(|(key, value)| match key.as_str() {
+                "exists" => Some(Predicate::Exists(value.as_bool().unwrap_or(true))),
+                "equals" => Some(Predicate::Equals(value)),
+                "contains" => Some(Predicate::Contains(value)),
+                _ => self
+                    .regex(
+                        &format!("{path}.matches"),
+                        value.as_str().unwrap_or_default(),
+                    )
+                    .map(Predicate::Matches),
+            });
         Some(Assertion {
             query: Query::Header(name?),
             predicate: predicate?,
@@ -616,5 +636,891 @@ impl Validator {
             query: query?,
             predicate,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::redaction::REDACTED;
+
+    const TARGET: &str = "http://green.internal:8080";
+
+    /// A check that passes validation.
+    fn check(name: &str) -> Value {
+        json!({"name": name, "path": "/health", "assert": [{"status": 200}]})
+    }
+
+    /// A spec with these checks and nothing else.
+    fn spec(checks: Vec<Value>) -> Value {
+        json!({"target": {"url": TARGET}, "checks": checks})
+    }
+
+    fn plan(spec: &Value) -> Plan {
+        Plan::from_json(&spec.to_string()).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// The problems found in a spec given as JSON text, as `path: message`.
+    fn problems_in(text: &str) -> Vec<String> {
+        match Plan::from_json(text) {
+            Ok(plan) => panic!("expected problems, got a plan: {plan:?}"),
+            Err(error) => error.problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn problems(spec: &Value) -> Vec<String> {
+        problems_in(&spec.to_string())
+    }
+
+    // --- a good spec --------------------------------------------------------
+
+    #[test]
+    fn a_good_spec_builds_a_plan_with_the_defaults() {
+        // GIVEN a spec that sets nothing but the target and one check
+        let spec = spec(vec![check("health")]);
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN the defaults apply
+        assert_eq!(plan.concurrency, 8);
+        assert_eq!(plan.checks.len(), 1);
+        let check = &plan.checks[0];
+        assert_eq!(check.name, "health");
+        assert_eq!(check.hooks, Hook::ALL.to_vec());
+        assert_eq!(check.timeout, Duration::from_millis(5000));
+        assert_eq!(check.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(
+            check.retry,
+            RetryPolicy {
+                attempts: Some(3),
+                interval: Duration::from_millis(1000),
+                within: None,
+                consecutive_passes: 1,
+            }
+        );
+        assert_eq!(check.request.method, Method::GET);
+        assert_eq!(
+            check.request.url.as_str(),
+            "http://green.internal:8080/health"
+        );
+        assert!(check.request.headers.is_empty());
+        assert_eq!(check.request.body, None);
+        assert_eq!(check.assertions.len(), 1);
+        assert_eq!(check.assertions[0].describe(), "status == 200");
+        // AND white space after the spec (a file's last newline) is fine
+        assert!(Plan::from_json(&format!("{spec}\n\n")).is_ok());
+    }
+
+    #[test]
+    fn the_path_defaults_to_the_root_and_the_method_is_case_insensitive() {
+        // GIVEN a check without a path and with a lower-case method
+        let spec = spec(vec![
+            json!({"name": "root", "method": "post", "body": "{}", "assert": [{"status": 200}]}),
+        ]);
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN it posts to the target's root
+        let request = &plan.checks[0].request;
+        assert_eq!(request.method, Method::POST);
+        assert_eq!(request.url.as_str(), "http://green.internal:8080/");
+        assert_eq!(request.body.as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn every_kind_of_assertion_validates() {
+        // GIVEN one check with every assertion kind
+        let spec = spec(vec![json!({
+            "name": "all",
+            "assert": [
+                {"status": [200, 204]},
+                {"status": {"min": 200, "max": 299}},
+                {"header": {"name": "Content-Type", "contains": "json"}},
+                {"header": {"name": "x-none", "exists": false}},
+                {"body": {"matches": "^ok"}},
+                {"json": {"path": "$.db.latency_ms", "less_than": 50}},
+                {"json": {"path": "$.features", "contains": "b"}},
+                {"duration_ms": {"less_than": 500}}
+            ]
+        })]);
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN each assertion says what it expects
+        let described: Vec<String> = plan.checks[0]
+            .assertions
+            .iter()
+            .map(Assertion::describe)
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "status in [200, 204]",
+                "status in 200..=299",
+                "header content-type contains \"json\"",
+                "header x-none does not exist",
+                "body matches /^ok/",
+                "json $.db.latency_ms < 50",
+                "json $.features contains \"b\"",
+                "duration_ms < 500",
+            ]
+        );
+    }
+
+    // --- one problem, with its path ----------------------------------------
+
+    #[test]
+    fn a_status_out_of_range_names_the_check_and_the_assertion() {
+        // GIVEN three checks, the third asserting an impossible status
+        let mut spec = spec(vec![check("a"), check("b"), check("c")]);
+        spec["checks"][2]["assert"][0]["status"] = json!(9999);
+        // WHEN it is validated
+        // THEN exactly that problem is reported, with its path
+        assert_eq!(
+            problems(&spec),
+            ["checks[2].assert[0].status: expected a number 100..599, got 9999"]
+        );
+    }
+
+    #[test]
+    fn status_lists_and_ranges_are_checked_too() {
+        // GIVEN bad codes in a list, an empty list and a reversed range
+        let spec = spec(vec![json!({
+            "name": "a",
+            "assert": [
+                {"status": [200, 42, 700]},
+                {"status": []},
+                {"status": {"min": 299, "max": 200}}
+            ]
+        })]);
+        // WHEN it is validated
+        // THEN each is reported at its own assertion
+        assert_eq!(
+            problems(&spec),
+            [
+                "checks[0].assert[0].status: expected a number 100..599, got 42, 700",
+                "checks[0].assert[1].status: expected at least one status code",
+                "checks[0].assert[2].status: min (299) is greater than max (200)",
+            ]
+        );
+    }
+
+    #[test]
+    fn several_problems_are_all_reported_in_document_order() {
+        // GIVEN a spec with problems at the top, in several checks and in
+        // several fields of one check
+        let spec = json!({
+            "target": {"url": "ftp://green.internal"},
+            "concurrency": 0,
+            "defaults": {"timeout_ms": 0},
+            "checks": [
+                {"name": "a", "path": "health", "assert": [{"status": 200}]},
+                {"name": "b", "method": "FETCH", "timeout_ms": 999999,
+                 "assert": [{"status": 200}, {"status": 42}]},
+                {"name": "a", "assert": [{"body": {"matches": "("}}]}
+            ]
+        });
+        // WHEN it is validated
+        let problems = problems(&spec);
+        // THEN every problem is there, in the order of the document, each with
+        // the path of the field at fault
+        let paths: Vec<&str> = problems
+            .iter()
+            .map(|p| p.split_once(": ").map_or(p.as_str(), |(path, _)| path))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "target.url",
+                "concurrency",
+                "defaults.timeout_ms",
+                "checks[0].path",
+                "checks[1].method",
+                "checks[1].timeout_ms",
+                "checks[1].assert[1].status",
+                "checks[2].name",
+                "checks[2].assert[0].body.matches",
+            ],
+            "{problems:#?}"
+        );
+        assert_eq!(
+            problems[0],
+            "target.url: expected an http:// or https:// URL with a host, got \"ftp://green.internal/\""
+        );
+        assert_eq!(problems[1], "concurrency: expected 1..=64, got 0");
+        assert_eq!(
+            problems[2],
+            "defaults.timeout_ms: expected 1..=300000 milliseconds, got 0"
+        );
+        assert_eq!(
+            problems[5],
+            "checks[1].timeout_ms: expected 1..=300000 milliseconds, got 999999"
+        );
+    }
+
+    #[test]
+    fn the_error_lists_every_problem_on_one_line() {
+        // GIVEN a spec with two problems
+        let spec = json!({"target": {"url": TARGET}, "concurrency": 65, "checks": []});
+        // WHEN it is validated
+        let error = Plan::from_json(&spec.to_string()).expect_err("invalid spec");
+        // THEN the error's text has both, separated by "; "
+        assert_eq!(
+            error.to_string(),
+            "invalid spec: concurrency: expected 1..=64, got 65; checks: add at least one check"
+        );
+    }
+
+    // --- structural errors (serde) ------------------------------------------
+
+    #[test]
+    fn a_string_where_a_number_is_expected_is_reported_with_its_path() {
+        // GIVEN a timeout given as a string
+        let text = r#"{"target": {"url": "http://green.internal"},
+            "checks": [{"name": "a", "timeout_ms": "5000", "assert": [{"status": 200}]}]}"#;
+        // WHEN it is parsed
+        // THEN the path and serde's words are reported
+        assert_eq!(
+            problems_in(text),
+            [
+                "checks[0].timeout_ms: invalid type: string \"5000\", expected u64 at line 2 column 57"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_status_of_the_wrong_shape_says_what_is_accepted() {
+        // GIVEN a status given as a string
+        let text = r#"{"target": {"url": "http://green.internal"},
+            "checks": [{"name": "a", "assert": [{"status": "200"}]}]}"#;
+        // WHEN it is parsed
+        let problems = problems_in(text);
+        // THEN the problem is at the status and lists the accepted shapes
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "checks[0].assert[0].status: a status code 100..599, a list of them, or {\"min\": 200, \"max\": 299}"
+            ),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_assertion_is_reported_at_the_assertion() {
+        // GIVEN a misspelt assertion key
+        let text = r#"{"target": {"url": "http://green.internal"},
+            "checks": [{"name": "a", "assert": [{"statuz": 200}]}]}"#;
+        // WHEN it is parsed
+        let problems = problems_in(text);
+        // THEN the problem is at the assertion and lists the known ones
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "checks[0].assert[0]: unknown variant `statuz`, expected one of `status`, `header`, `body`, `json`, `duration_ms`"
+            ),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_is_reported_at_that_field() {
+        // GIVEN `timeout` instead of `timeout_ms` in a check, and an unknown
+        // field at the top
+        let in_check = r#"{"target": {"url": "http://green.internal"},
+            "checks": [{"name": "a", "timeout": 5, "assert": [{"status": 200}]}]}"#;
+        let at_top = r#"{"target": {"url": "http://green.internal"}, "check": []}"#;
+        // WHEN they are parsed
+        let in_check = problems_in(in_check);
+        let at_top = problems_in(at_top);
+        // THEN the field's path is given, with the fields expected there
+        assert_eq!(in_check.len(), 1, "{in_check:?}");
+        assert!(
+            in_check[0].starts_with(
+                "checks[0].timeout: unknown field `timeout`, expected one of `name`, `hooks`, `method`, `path`, `headers`, `body`, `timeout_ms`, `retry`, `assert`"
+            ),
+            "{in_check:?}"
+        );
+        assert_eq!(at_top.len(), 1, "{at_top:?}");
+        assert!(
+            at_top[0].starts_with("check: unknown field `check`, expected one of"),
+            "{at_top:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_assert_field_is_reported_at_the_check() {
+        // GIVEN a check without `assert`
+        let text = r#"{"target": {"url": "http://green.internal"}, "checks": [{"name": "a"}]}"#;
+        // WHEN it is parsed
+        let problems = problems_in(text);
+        // THEN the check is named
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("checks[0]: missing field `assert`"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_reported_at_the_spec() {
+        // GIVEN an empty text and a text that is not JSON
+        // WHEN they are parsed
+        let empty = problems_in("");
+        let xml = problems_in("<spec/>");
+        // THEN the whole spec is at fault
+        assert_eq!(
+            empty,
+            ["spec: EOF while parsing a value at line 1 column 0"]
+        );
+        assert_eq!(xml, ["spec: expected value at line 1 column 1"]);
+    }
+
+    #[test]
+    fn text_after_the_spec_is_rejected() {
+        // GIVEN a good spec followed by something else (e.g. two specs pasted
+        // one after the other)
+        let good = spec(vec![check("a")]).to_string();
+        let text = format!("{good}\n{good}");
+        // WHEN it is parsed
+        let problems = problems_in(&text);
+        // THEN it is not silently cut to its first value
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("spec: trailing characters"),
+            "{problems:?}"
+        );
+    }
+
+    // --- assertions ---------------------------------------------------------
+
+    #[test]
+    fn an_invalid_regex_is_reported_at_matches() {
+        // GIVEN an unclosed group in a body and a header regex
+        let spec = spec(vec![json!({
+            "name": "a",
+            "assert": [
+                {"body": {"matches": "ok("}},
+                {"header": {"name": "server", "matches": "[a-"}}
+            ]
+        })]);
+        // WHEN it is validated
+        let problems = problems(&spec);
+        // THEN both are reported at their `matches`, with the regex error
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0]
+                .starts_with("checks[0].assert[0].body.matches: invalid regular expression: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1]
+                .starts_with("checks[0].assert[1].header.matches: invalid regular expression: "),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_jsonpath_is_reported_at_path() {
+        // GIVEN a JSONPath without the root `$`, and a JSON regex that is bad
+        let spec = spec(vec![json!({
+            "name": "a",
+            "assert": [
+                {"json": {"path": "status", "equals": "ok"}},
+                {"json": {"path": "$.version", "matches": "("}}
+            ]
+        })]);
+        // WHEN it is validated
+        let problems = problems(&spec);
+        // THEN both are reported, each at its field
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "checks[0].assert[0].json.path: invalid JSONPath (RFC 9535, e.g. $.status): "
+            ),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1]
+                .starts_with("checks[0].assert[1].json.matches: invalid regular expression: "),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_json_assertion_needs_exactly_one_predicate() {
+        // GIVEN json assertions with none, two predicates and an empty one_of
+        let spec = spec(vec![json!({
+            "name": "a",
+            "assert": [
+                {"json": {"path": "$.status"}},
+                {"json": {"path": "$.n", "less_than": 5, "at_least": 1}},
+                {"json": {"path": "$.status", "one_of": []}}
+            ]
+        })]);
+        // WHEN it is validated
+        // THEN each says what it expects
+        assert_eq!(
+            problems(&spec),
+            [
+                "checks[0].assert[0].json: expected one of equals, exists, one_of, contains, matches, less_than, at_most, greater_than, at_least",
+                "checks[0].assert[1].json: expected exactly one of equals, exists, one_of, contains, matches, less_than, at_most, greater_than, at_least, got less_than and at_least",
+                "checks[0].assert[2].json.one_of: expected at least one value",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_header_assertion_with_two_predicates_says_expected_exactly_one() {
+        // GIVEN header assertions with two predicates, with and without
+        // `exists`, and with none
+        let spec = spec(vec![json!({
+            "name": "a",
+            "assert": [
+                {"header": {"name": "content-type", "equals": "text/plain", "contains": "json"}},
+                {"header": {"name": "content-type", "exists": true, "equals": "text/plain"}},
+                {"header": {"name": "content-type"}}
+            ]
+        })]);
+        // WHEN it is validated
+        // THEN every message lists all four predicates, and which were given
+        assert_eq!(
+            problems(&spec),
+            [
+                "checks[0].assert[0].header: expected exactly one of exists, equals, contains, matches, got equals and contains",
+                "checks[0].assert[1].header: expected exactly one of exists, equals, contains, matches, got exists and equals",
+                "checks[0].assert[2].header: expected one of exists, equals, contains, matches",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_assertion_with_two_predicates_says_expected_exactly_one() {
+        // GIVEN a body assertion with two predicates
+        let spec = spec(vec![json!({
+            "name": "a",
+            "assert": [{"body": {"equals": "ok", "contains": "o"}}]
+        })]);
+        // WHEN it is validated
+        // THEN the predicates given are named
+        assert_eq!(
+            problems(&spec),
+            [
+                "checks[0].assert[0].body: expected exactly one of equals, contains, matches, got equals and contains"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_header_name_or_duration_in_an_assertion_is_reported() {
+        // GIVEN a header name with a space and a zero duration limit
+        let spec = spec(vec![json!({
+            "name": "a",
+            "assert": [
+                {"header": {"name": "content type", "exists": true}},
+                {"duration_ms": {"less_than": 0}}
+            ]
+        })]);
+        // WHEN it is validated
+        // THEN both are reported at their fields
+        assert_eq!(
+            problems(&spec),
+            [
+                "checks[0].assert[0].header.name: not a valid HTTP header name: \"content type\"",
+                "checks[0].assert[1].duration_ms.less_than: expected a positive number of milliseconds",
+            ]
+        );
+    }
+
+    // --- checks -------------------------------------------------------------
+
+    #[test]
+    fn duplicate_check_names_are_reported_at_the_second() {
+        // GIVEN two checks named alike among three
+        let spec = spec(vec![check("health"), check("ready"), check("health")]);
+        // WHEN it is validated
+        // THEN the later one is at fault
+        assert_eq!(
+            problems(&spec),
+            ["checks[2].name: duplicate check name \"health\""]
+        );
+    }
+
+    #[test]
+    fn an_empty_name_is_reported() {
+        // GIVEN a blank name
+        let spec = spec(vec![check("  ")]);
+        // WHEN it is validated
+        // THEN it is reported
+        assert_eq!(
+            problems(&spec),
+            ["checks[0].name: expected a non-empty name"]
+        );
+    }
+
+    #[test]
+    fn empty_checks_are_reported() {
+        // GIVEN no checks at all
+        let spec = spec(vec![]);
+        // WHEN it is validated
+        // THEN the operator is told to add one
+        assert_eq!(problems(&spec), ["checks: add at least one check"]);
+    }
+
+    #[test]
+    fn an_empty_assert_list_is_reported() {
+        // GIVEN a check with no assertion
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["assert"] = json!([]);
+        // WHEN it is validated
+        // THEN the operator is told to add one, with an example
+        assert_eq!(
+            problems(&spec),
+            ["checks[0].assert: add at least one assertion, e.g. {\"status\": 200}"]
+        );
+    }
+
+    #[test]
+    fn an_empty_hooks_list_is_reported() {
+        // GIVEN a check that names no hook
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["hooks"] = json!([]);
+        // WHEN it is validated
+        // THEN it is reported (leaving it out means all three)
+        assert_eq!(
+            problems(&spec),
+            ["checks[0].hooks: expected at least one hook (or leave it out for all three)"]
+        );
+    }
+
+    #[test]
+    fn a_path_must_start_with_a_slash() {
+        // GIVEN a path without its leading slash
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["path"] = json!("health");
+        // WHEN it is validated
+        // THEN it is reported
+        assert_eq!(
+            problems(&spec),
+            ["checks[0].path: expected a path starting with '/', got \"health\""]
+        );
+    }
+
+    #[test]
+    fn a_path_is_appended_to_the_target_url() {
+        // GIVEN targets with and without a base path, and paths with a query
+        let cases = [
+            (
+                "http://green.internal:8080",
+                "/health",
+                "http://green.internal:8080/health",
+            ),
+            (
+                "http://green.internal:8080/",
+                "/health?deep=1",
+                "http://green.internal:8080/health?deep=1",
+            ),
+            (
+                "https://api.example.com/prod",
+                "/health",
+                "https://api.example.com/prod/health",
+            ),
+            (
+                "https://api.example.com/prod/",
+                "/",
+                "https://api.example.com/prod/",
+            ),
+        ];
+        for (target, path, expected) in cases {
+            let spec = json!({
+                "target": {"url": target},
+                "checks": [{"name": "a", "path": path, "assert": [{"status": 200}]}]
+            });
+            // WHEN it is validated
+            let plan = plan(&spec);
+            // THEN the check's URL is the target's followed by the path
+            assert_eq!(
+                plan.checks[0].request.url.as_str(),
+                expected,
+                "{target} + {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_path_cannot_leave_the_target_host() {
+        // GIVEN a path that reads as a scheme-relative URL
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["path"] = json!("//evil.example/collect");
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN the request still goes to the target (with its secret headers)
+        let url = &plan.checks[0].request.url;
+        assert_eq!(url.host_str(), Some("green.internal"));
+        assert_eq!(url.port(), Some(8080));
+    }
+
+    #[test]
+    fn a_bad_method_is_reported_with_the_methods_accepted() {
+        // GIVEN an unknown method
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["method"] = json!("fetch");
+        // WHEN it is validated
+        // THEN the accepted methods are listed
+        assert_eq!(
+            problems(&spec),
+            [
+                "checks[0].method: expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, got \"FETCH\""
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_target_url_is_reported() {
+        // GIVEN a target that is not a URL, and one without a host
+        let not_a_url = json!({"target": {"url": "green.internal:8080"}, "checks": [check("a")]});
+        let relative = json!({"target": {"url": "/health"}, "checks": [check("a")]});
+        // WHEN they are validated
+        let not_a_url = problems(&not_a_url);
+        let relative = problems(&relative);
+        // THEN only the target is reported (the checks' paths are not joined
+        // to a broken URL)
+        assert_eq!(
+            not_a_url,
+            [
+                "target.url: expected an http:// or https:// URL with a host, got \"green.internal:8080\""
+            ]
+        );
+        assert_eq!(
+            relative,
+            [
+                "target.url: expected an http:// or https:// URL, got \"/health\" (relative URL without a base)"
+            ]
+        );
+    }
+
+    // --- retry --------------------------------------------------------------
+
+    #[test]
+    fn zero_attempts_are_reported() {
+        // GIVEN a retry policy with no attempt
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["retry"] = json!({"attempts": 0});
+        // WHEN it is validated
+        // THEN the bounds are given
+        assert_eq!(
+            problems(&spec),
+            ["checks[0].retry.attempts: expected 1..=1000, got 0"]
+        );
+    }
+
+    #[test]
+    fn more_consecutive_passes_than_attempts_are_reported() {
+        // GIVEN 4 passes in a row needed out of 3 attempts
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["retry"] = json!({"attempts": 3, "consecutive_passes": 4});
+        // WHEN it is validated
+        // THEN the bound is the attempts
+        assert_eq!(
+            problems(&spec),
+            ["checks[0].retry.consecutive_passes: expected 1..=3 (at most the attempts), got 4"]
+        );
+    }
+
+    #[test]
+    fn retry_intervals_and_windows_are_bounded() {
+        // GIVEN defaults with too long an interval and too long a window
+        let mut spec = spec(vec![check("a")]);
+        spec["defaults"] = json!({"retry": {"interval_ms": 300_001, "within_ms": 900_001}});
+        // WHEN it is validated
+        // THEN both are reported under defaults
+        assert_eq!(
+            problems(&spec),
+            [
+                "defaults.retry.interval_ms: expected 0..=300000, got 300001",
+                "defaults.retry.within_ms: expected 1..=900000 (a Lambda runs at most 15 minutes), got 900001",
+            ]
+        );
+    }
+
+    #[test]
+    fn within_ms_without_attempts_means_unlimited_attempts() {
+        // GIVEN a window and no attempts
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["retry"] =
+            json!({"within_ms": 60_000, "interval_ms": 2000, "consecutive_passes": 5});
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN attempts are bounded by the window only
+        assert_eq!(
+            plan.checks[0].retry,
+            RetryPolicy {
+                attempts: None,
+                interval: Duration::from_millis(2000),
+                within: Some(Duration::from_millis(60_000)),
+                consecutive_passes: 5,
+            }
+        );
+    }
+
+    #[test]
+    fn within_ms_with_attempts_keeps_the_attempts() {
+        // GIVEN a window and attempts
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["retry"] = json!({"within_ms": 60_000, "attempts": 7});
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN both bound the retries
+        assert_eq!(plan.checks[0].retry.attempts, Some(7));
+        assert_eq!(
+            plan.checks[0].retry.within,
+            Some(Duration::from_millis(60_000))
+        );
+    }
+
+    #[test]
+    fn defaults_apply_to_checks_that_do_not_set_their_own() {
+        // GIVEN defaults and one check overriding them
+        let mut spec = spec(vec![check("a"), check("b")]);
+        spec["defaults"] =
+            json!({"timeout_ms": 2000, "retry": {"attempts": 10, "interval_ms": 500}});
+        spec["checks"][1]["timeout_ms"] = json!(100);
+        spec["checks"][1]["retry"] = json!({"attempts": 1});
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN the first check has the defaults, the second its own values
+        let (a, b) = (&plan.checks[0], &plan.checks[1]);
+        assert_eq!(a.timeout, Duration::from_millis(2000));
+        assert_eq!(a.retry.attempts, Some(10));
+        assert_eq!(a.retry.interval, Duration::from_millis(500));
+        assert_eq!(b.timeout, Duration::from_millis(100));
+        assert_eq!(b.retry.attempts, Some(1));
+    }
+
+    // --- headers and secrets ------------------------------------------------
+
+    #[test]
+    fn secret_header_values_are_known_to_the_redactor_and_hidden_from_debug() {
+        // GIVEN a header marked secret, an Authorization header not marked, and
+        // a plain header
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["headers"] = json!({
+            "X-Token": {"value": "tok-marked-123", "secret": true},
+            "Authorization": "Bearer unmarked-456",
+            "X-Trace": "visible-789"
+        });
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN both secret values are redacted from any text, the plain one is not
+        assert_eq!(
+            plan.redactor
+                .redact("echo tok-marked-123 / Bearer unmarked-456 / visible-789"),
+            format!("echo {REDACTED} / {REDACTED} / visible-789")
+        );
+        // AND the request's Debug does not print them
+        let debug = format!("{:?}", plan.checks[0].request);
+        assert!(!debug.contains("tok-marked-123"), "{debug}");
+        assert!(!debug.contains("unmarked-456"), "{debug}");
+        assert!(debug.contains("visible-789"), "{debug}");
+        // AND the values are still sent as they are
+        let headers = &plan.checks[0].request.headers;
+        assert_eq!(headers["x-token"], "tok-marked-123");
+        assert_eq!(headers["authorization"], "Bearer unmarked-456");
+        assert!(headers["authorization"].is_sensitive());
+    }
+
+    #[test]
+    fn always_secret_headers_are_secret_whatever_their_case() {
+        // GIVEN cookie and API key headers in odd cases, not marked
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["headers"] = json!({
+            "COOKIE": "session=c00kie",
+            "x-API-key": "k3y",
+            "Proxy-Authorization": {"value": "Basic cHJveHk=", "secret": false}
+        });
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN all of them are redacted
+        assert_eq!(
+            plan.redactor.redact("session=c00kie k3y Basic cHJveHk="),
+            format!("{REDACTED} {REDACTED} {REDACTED}")
+        );
+    }
+
+    #[test]
+    fn an_invalid_header_value_is_reported_without_echoing_it() {
+        // GIVEN header values with a control character, one of them not marked
+        // secret though it is one
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["headers"] = json!({
+            "X-Api-Token": "hunter2\n",
+            "X-Other": {"value": "s3cr3t\u{7}", "secret": true}
+        });
+        // WHEN it is validated
+        let error = Plan::from_json(&spec.to_string()).expect_err("invalid header values");
+        // THEN both are reported at their header
+        let problems: Vec<String> = error.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "checks[0].headers.X-Api-Token: not a valid HTTP header value (control characters or non-ASCII?)",
+                "checks[0].headers.X-Other: not a valid HTTP header value (control characters or non-ASCII?)",
+            ]
+        );
+        // AND no part of the error shows the values
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[test]
+    fn an_invalid_header_name_is_reported() {
+        // GIVEN a header name with a space
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["headers"] = json!({"X Trace": "1"});
+        // WHEN it is validated
+        // THEN it is reported at that header
+        assert_eq!(
+            problems(&spec),
+            ["checks[0].headers.X Trace: not a valid HTTP header name"]
+        );
+    }
+
+    // --- hooks --------------------------------------------------------------
+
+    #[test]
+    fn checks_for_a_hook_are_those_that_name_it_in_spec_order() {
+        // GIVEN a check for every hook, one for the gate only, and one for the
+        // test-traffic and after-traffic hooks
+        let mut spec = spec(vec![check("all"), check("gate"), check("traffic")]);
+        spec["checks"][1]["hooks"] = json!(["BeforeAllowTraffic"]);
+        spec["checks"][2]["hooks"] = json!(["AfterAllowTestTraffic", "AfterAllowTraffic"]);
+        // WHEN the plan is asked for each hook's checks
+        let plan = plan(&spec);
+        let names = |hook: Hook| -> Vec<&str> {
+            plan.checks_for(hook)
+                .into_iter()
+                .map(|c| c.name.as_str())
+                .collect()
+        };
+        // THEN each hook gets the checks that name it, in spec order
+        assert_eq!(names(Hook::AfterAllowTestTraffic), ["all", "traffic"]);
+        assert_eq!(names(Hook::BeforeAllowTraffic), ["all", "gate"]);
+        assert_eq!(names(Hook::AfterAllowTraffic), ["all", "traffic"]);
+    }
+
+    #[test]
+    fn an_unknown_hook_is_a_structural_error() {
+        // GIVEN a hook misspelt
+        let mut spec = spec(vec![check("a")]);
+        spec["checks"][0]["hooks"] = json!(["BeforeAllowTrafic"]);
+        // WHEN it is validated
+        let problems = problems(&spec);
+        // THEN the hook's path and the known hooks are given
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "checks[0].hooks[0]: unknown variant `BeforeAllowTrafic`, expected one of `AfterAllowTestTraffic`, `BeforeAllowTraffic`, `AfterAllowTraffic`"
+            ),
+            "{problems:?}"
+        );
     }
 }
