@@ -140,8 +140,12 @@ impl Plan {
                     format!("duplicate check name {:?}", check.name),
                 );
             }
-            if let Some(check) = v.check(&at, check, base.as_ref(), default_timeout, default_retry)
-            {
+            let defaults = Defaults {
+                timeout: default_timeout,
+                retry: default_retry,
+                retry_spec: spec.defaults.retry.as_ref(),
+            };
+            if let Some(check) = v.check(&at, check, base.as_ref(), &defaults) {
                 checks.push(check);
             }
         }
@@ -179,6 +183,13 @@ fn append_path(base: &Url, path: &str) -> Result<Url, String> {
     Url::parse(&format!("{prefix}{path}")).map_err(|error| error.to_string())
 }
 
+/// What a check falls back to.
+struct Defaults<'a> {
+    timeout: Duration,
+    retry: RetryPolicy,
+    retry_spec: Option<&'a RetrySpec>,
+}
+
 #[derive(Default)]
 struct Validator {
     problems: Vec<Problem>,
@@ -194,24 +205,34 @@ impl Validator {
     }
 
     fn url(&mut self, path: &str, text: &str) -> Option<Url> {
+        // A URL with user info may carry a password: never echo it.
+        let shown = if text.contains('@') {
+            "<a URL with user info>".to_owned()
+        } else {
+            format!("{text:?}")
+        };
         match Url::parse(text) {
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                self.problem(
+                    path,
+                    "credentials in the URL would end up in logs: send them in a header marked secret".to_owned(),
+                );
+                None
+            }
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
                 Some(url)
             }
-            Ok(url) => {
+            Ok(_) => {
                 self.problem(
                     path,
-                    format!(
-                        "expected an http:// or https:// URL with a host, got {:?}",
-                        url.as_str()
-                    ),
+                    format!("expected an http:// or https:// URL with a host, got {shown}"),
                 );
                 None
             }
             Err(error) => {
                 self.problem(
                     path,
-                    format!("expected an http:// or https:// URL, got {text:?} ({error})"),
+                    format!("expected an http:// or https:// URL, got {shown} ({error})"),
                 );
                 None
             }
@@ -281,8 +302,7 @@ impl Validator {
         at: &str,
         spec: &CheckSpec,
         base: Option<&Url>,
-        default_timeout: Duration,
-        default_retry: RetryPolicy,
+        defaults: &Defaults<'_>,
     ) -> Option<Check> {
         let before = self.problems.len();
         if spec.name.trim().is_empty() {
@@ -340,12 +360,12 @@ impl Validator {
         let timeout = spec
             .timeout_ms
             .map(|ms| self.timeout(&format!("{at}.timeout_ms"), ms))
-            .unwrap_or(default_timeout);
+            .unwrap_or(defaults.timeout);
         let retry = spec
             .retry
             .as_ref()
-            .map(|r| self.retry(&format!("{at}.retry"), r))
-            .unwrap_or(default_retry);
+            .map(|r| self.retry(&format!("{at}.retry"), &r.or(defaults.retry_spec)))
+            .unwrap_or(defaults.retry);
         if spec.asserts.is_empty() {
             self.problem(
                 &format!("{at}.assert"),
@@ -382,7 +402,7 @@ impl Validator {
             let path = format!("{at}.headers.{name}");
             let (text, marked) = match value {
                 HeaderValueSpec::Plain(text) => (text, false),
-                HeaderValueSpec::Detailed { value, secret } => (value, *secret),
+                HeaderValueSpec::Detailed(detailed) => (&detailed.value, detailed.secret),
             };
             let Ok(header) = header_name(name) else {
                 self.problem(&path, "not a valid HTTP header name".to_owned());
@@ -398,6 +418,12 @@ impl Validator {
                 Ok(value) => {
                     if secret {
                         self.secrets.push(text.clone());
+                        // "Bearer abc…": a service may echo the token alone.
+                        if let Some((_, token)) = text.split_once(' ')
+                            && token.trim().len() >= 4
+                        {
+                            self.secrets.push(token.trim().to_owned());
+                        }
                     }
                     headers.append(header, value);
                 }
@@ -844,7 +870,7 @@ mod tests {
         );
         assert_eq!(
             problems[0],
-            "target.url: expected an http:// or https:// URL with a host, got \"ftp://green.internal/\""
+            "target.url: expected an http:// or https:// URL with a host, got \"ftp://green.internal\""
         );
         assert_eq!(problems[1], "concurrency: expected 1..=64, got 0");
         assert_eq!(
@@ -1522,5 +1548,61 @@ mod tests {
             ),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn credentials_in_the_target_url_are_refused_without_echoing_them() {
+        // GIVEN a target URL with a password in it
+        let mut spec = spec(vec![check("health")]);
+        spec["target"]["url"] = json!("https://ops:hunter2@green.internal");
+        // WHEN it is validated
+        let problems = problems(&spec);
+        // THEN it is refused, and the password is not in the message
+        assert_eq!(
+            problems,
+            vec![
+                "target.url: credentials in the URL would end up in logs: send them in a header marked secret"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_secret_key_is_an_error_not_a_leak() {
+        let mut c = check("health");
+        c["headers"] = json!({"X-Token": {"value": "s3cr3t", "secrte": true}});
+        let problems = problems(&spec(vec![c]));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("checks[0].headers.X-Token: "),
+            "{problems:?}"
+        );
+        assert!(!problems[0].contains("s3cr3t"), "{problems:?}");
+    }
+
+    #[test]
+    fn the_token_of_a_secret_bearer_value_is_redacted_alone_too() {
+        let mut c = check("health");
+        c["headers"] = json!({"Authorization": "Bearer tok-123456"});
+        let plan = plan(&spec(vec![c]));
+        assert_eq!(
+            plan.redactor.redact("echo: tok-123456"),
+            format!("echo: {REDACTED}")
+        );
+    }
+
+    #[test]
+    fn a_check_retry_takes_missing_fields_from_the_defaults() {
+        // GIVEN defaults with 5 attempts and a check that only sets its interval
+        let mut c = check("health");
+        c["retry"] = json!({"interval_ms": 250, "consecutive_passes": 4});
+        let mut spec = spec(vec![c]);
+        spec["defaults"] = json!({"retry": {"attempts": 5}});
+        // WHEN it is validated
+        let plan = plan(&spec);
+        // THEN the check keeps the default attempts with its own interval
+        let retry = plan.checks[0].retry;
+        assert_eq!(retry.attempts, Some(5));
+        assert_eq!(retry.interval, Duration::from_millis(250));
+        assert_eq!(retry.consecutive_passes, 4);
     }
 }

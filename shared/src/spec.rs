@@ -75,7 +75,7 @@ pub struct CheckSpec {
     pub body: Option<String>,
     /// Per-request timeout in milliseconds (overrides `defaults.timeout_ms`).
     pub timeout_ms: Option<u64>,
-    /// Retry policy (overrides `defaults.retry`).
+    /// Retry policy; fields it leaves out come from `defaults.retry`.
     pub retry: Option<RetrySpec>,
     /// Assertions; all must hold for an attempt to pass.
     #[serde(rename = "assert")]
@@ -96,17 +96,22 @@ pub enum HeaderValueSpec {
     /// A plain value.
     Plain(String),
     /// A value that may be secret.
-    Detailed {
-        /// The header value.
-        value: String,
-        /// Never log this value.
-        #[serde(default)]
-        secret: bool,
-    },
+    Detailed(DetailedHeaderValue),
+}
+
+/// A header value with options.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetailedHeaderValue {
+    /// The header value.
+    pub value: String,
+    /// Never log this value (a misspelt key is an error, not a leak).
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// How often a check is tried before it fails.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySpec {
     /// Maximum number of attempts (1..=1000). Default 3, or unlimited within
@@ -119,6 +124,21 @@ pub struct RetrySpec {
     pub within_ms: Option<u64>,
     /// Passing attempts in a row needed for the check to pass (default 1).
     pub consecutive_passes: Option<u32>,
+}
+
+impl RetrySpec {
+    /// This policy, with the fields it leaves out taken from `defaults`.
+    pub fn or(&self, defaults: Option<&RetrySpec>) -> RetrySpec {
+        let Some(d) = defaults else {
+            return self.clone();
+        };
+        RetrySpec {
+            attempts: self.attempts.or(d.attempts),
+            interval_ms: self.interval_ms.or(d.interval_ms),
+            within_ms: self.within_ms.or(d.within_ms),
+            consecutive_passes: self.consecutive_passes.or(d.consecutive_passes),
+        }
+    }
 }
 
 /// One assertion on the response. Exactly one key.
