@@ -30,9 +30,12 @@ toolchain:
 demo: toolchain
 	$(CARGO) run --quiet -p greenlight-e2e --bin greenlight-demo
 
+# The end-to-end tests build the hook binaries they run (once per run).
 test: toolchain
-	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace --no-fail-fast
+	@mkdir -p target
+	@$(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; status=$${PIPESTATUS[0]}; \
+	  awk '/^test result:/ {p += $$4; f += $$6} END {printf "all tests: %d passed, %d failed\n", p, f}' target/test.log; \
+	  exit $$status
 
 lint: toolchain
 	$(CARGO) fmt --all -- --check

@@ -131,6 +131,10 @@ impl CheckResult {
     }
 }
 
+/// In builds with the `fault-injection` feature (tests only), a check with
+/// this name panics.
+pub const INJECTED_PANIC_CHECK: &str = "greenlight-fault-injection-panic";
+
 /// Runs `check` until its retry policy ends it or `stop_at` comes.
 pub async fn run_check<P: HttpProbe>(
     check: &Check,
@@ -138,6 +142,9 @@ pub async fn run_check<P: HttpProbe>(
     stop_at: Instant,
     redactor: &Redactor,
 ) -> CheckResult {
+    if cfg!(feature = "fault-injection") && check.name == INJECTED_PANIC_CHECK {
+        panic!("injected panic in check {INJECTED_PANIC_CHECK}");
+    }
     let started = Instant::now();
     let mut tally = Tally::default();
     let mut result = CheckResult {

@@ -8,6 +8,7 @@ pub mod assertion;
 pub mod check;
 pub mod engine;
 pub mod event;
+pub mod guard;
 pub mod hook;
 pub mod plan;
 pub mod probe;

@@ -2,7 +2,10 @@
 //! Everything that can go wrong after the event is parsed ends in a `Failed`
 //! verdict that is still reported.
 
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::FutureExt;
 
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
@@ -10,8 +13,9 @@ use tokio::time::Instant;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::check::{CheckResult, millis};
-use crate::engine::run_checks;
+use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
+use crate::guard::{Pending, install_abort_hook};
 use crate::hook::Hook;
 use crate::probe::{HttpProbe, ReqwestProbe};
 use crate::report::{CodeDeployReporter, StatusReporter, deliver};
@@ -29,6 +33,7 @@ pub struct HookRunner<P, R> {
     settings: Settings,
     probe: P,
     reporter: R,
+    pending: Pending,
 }
 
 impl HookRunner<ReqwestProbe, CodeDeployReporter> {
@@ -44,7 +49,15 @@ impl HookRunner<ReqwestProbe, CodeDeployReporter> {
             settings.plan = Err(format!("cannot build the HTTP client: {error}"));
             ReqwestProbe::fallback()
         });
-        HookRunner::new(hook, settings, probe, reporter)
+        let runner = HookRunner::new(hook, settings, probe, reporter);
+        install_abort_hook(runner.pending.clone(), || async {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .load()
+                .await;
+            CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&config))
+        });
+        runner
     }
 }
 
@@ -53,7 +66,12 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
     pub fn new(hook: Hook, settings: Settings, probe: P, reporter: R) -> Self {
         match &settings.plan {
             Ok(plan) => {
-                info!(hook = %hook, checks = plan.checks_for(hook).len(), "greenlight hook ready")
+                let panic = if cfg!(panic = "abort") {
+                    "abort"
+                } else {
+                    "unwind"
+                };
+                info!(hook = %hook, checks = plan.checks_for(hook).len(), panic, "greenlight hook ready");
             }
             Err(reason) => {
                 error!(hook = %hook, reason = %reason, "greenlight cannot run its checks; every invocation will report Failed")
@@ -67,6 +85,7 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
             settings,
             probe,
             reporter,
+            pending: Pending::default(),
         }
     }
 
@@ -87,24 +106,61 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
             }
         };
         let span = info_span!("hook", hook = %self.hook, deployment_id = %parsed.deployment_id);
-        self.run(parsed, deadline).instrument(span).await
+        let until = deadline.checked_sub(FINAL_SAFETY).unwrap_or(deadline);
+        self.pending.begin(&parsed, until);
+        let outcome = AssertUnwindSafe(self.run(parsed, until).instrument(span.clone()))
+            .catch_unwind()
+            .await;
+        match outcome {
+            Ok(result) => result,
+            Err(panic) => {
+                self.report_after_panic(panic_message(panic.as_ref()))
+                    .instrument(span)
+                    .await
+            }
+        }
     }
 
-    async fn run(
-        &self,
-        event: HookEvent,
-        deadline: Instant,
-    ) -> Result<Value, lambda_runtime::Error> {
+    /// A panic outside the checks: report `Failed` if nobody has reported yet.
+    async fn report_after_panic(&self, message: String) -> Result<Value, lambda_runtime::Error> {
+        let Some(in_flight) = self.pending.take() else {
+            error!(panic = %message, "greenlight panicked after reporting");
+            return Err(format!("greenlight panicked after reporting: {message}").into());
+        };
+        error!(panic = %message, "greenlight panicked before reporting; reporting Failed");
+        let (delivery, attempts) = deliver(
+            &self.reporter,
+            &in_flight.event,
+            Status::Failed,
+            in_flight.until,
+        )
+        .await?;
+        info!(status = %Status::Failed, delivery = ?delivery, attempts, "reported to CodeDeploy");
+        Ok(json!({
+            "deploymentId": in_flight.event.deployment_id,
+            "hook": self.hook,
+            "reported": Status::Failed,
+            "delivery": delivery,
+            "dryRun": self.settings.dry_run,
+            "verdict": Verdict::failed(self.hook, format!("greenlight panicked: {message}")),
+        }))
+    }
+
+    /// Judges, logs and reports; `until` is when the report must be done.
+    async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, lambda_runtime::Error> {
         let started = Instant::now();
-        let verdict = self.judge(deadline).await;
+        let verdict = self.judge(until).await;
         let reported = if self.settings.dry_run {
             Status::Succeeded
         } else {
             verdict.status
         };
         log_verdict(&event, &verdict, self.settings.dry_run, started.elapsed());
-        let until = deadline.checked_sub(FINAL_SAFETY).unwrap_or(deadline);
-        match deliver(&self.reporter, &event, reported, until).await {
+        // Should this panic, the guard reports again: a status that already got
+        // through then comes back as "already completed", which is fine.
+        let delivered = deliver(&self.reporter, &event, reported, until).await;
+        self.pending.take();
+        match delivered {
             Ok((delivery, attempts)) => {
                 info!(status = %reported, delivery = ?delivery, attempts, "reported to CodeDeploy");
                 Ok(json!({
@@ -214,7 +270,191 @@ fn time_left(deadline_ms: u64, now: SystemTime) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use lambda_runtime::Context;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
     use super::*;
+    use crate::probe::{ProbeError, ProbeRequest, ProbeResponse};
+    use crate::report::ReportError;
+
+    const SPEC: &str = r#"{"target":{"url":"http://127.0.0.1:9"},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200},{"json":{"path":"$.status","equals":"ok"}}]}]}"#;
+
+    /// Answers every request with `status` and `{"status":"ok"}`.
+    struct Green(u16);
+
+    impl HttpProbe for Green {
+        async fn send(&self, _: &ProbeRequest, _: Duration) -> Result<ProbeResponse, ProbeError> {
+            let mut headers = HeaderMap::new();
+            headers.insert("content-type", HeaderValue::from_static("application/json"));
+            Ok(ProbeResponse {
+                status: self.0,
+                headers,
+                body: r#"{"status":"ok"}"#.to_owned(),
+                truncated: false,
+                duration: Duration::from_millis(3),
+            })
+        }
+    }
+
+    /// Records statuses; panics on the first `panics` calls.
+    #[derive(Clone, Default)]
+    struct Recorder {
+        statuses: Arc<Mutex<Vec<Status>>>,
+        panics: Arc<AtomicUsize>,
+    }
+
+    impl StatusReporter for Recorder {
+        async fn put_status(&self, _: &HookEvent, status: Status) -> Result<(), ReportError> {
+            if self.panics.load(Ordering::SeqCst) > 0 {
+                self.panics.fetch_sub(1, Ordering::SeqCst);
+                panic!("reporter bug");
+            }
+            self.statuses.lock().expect("lock").push(status);
+            Ok(())
+        }
+    }
+
+    fn runner(
+        vars: &[(&str, &str)],
+        green: u16,
+        reporter: Recorder,
+    ) -> HookRunner<Green, Recorder> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let settings =
+            Settings::load(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()));
+        HookRunner::new(
+            Hook::AfterAllowTestTraffic,
+            settings,
+            Green(green),
+            reporter,
+        )
+    }
+
+    fn invocation(payload: Value) -> LambdaEvent<Value> {
+        let mut context = Context::default();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, millis);
+        context.deadline = now_ms + 20_000;
+        LambdaEvent::new(payload, context)
+    }
+
+    fn sample() -> Value {
+        json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "x"})
+    }
+
+    #[tokio::test]
+    async fn healthy_green_reports_succeeded_once() {
+        let reporter = Recorder::default();
+        let runner = runner(&[("GREENLIGHT_SPEC", SPEC)], 200, reporter.clone());
+        let answer = runner.handle(invocation(sample())).await.expect("answered");
+        assert_eq!(answer["reported"], "Succeeded");
+        assert_eq!(
+            *reporter.statuses.lock().expect("lock"),
+            vec![Status::Succeeded]
+        );
+    }
+
+    #[tokio::test]
+    async fn failing_green_reports_failed_with_the_reason() {
+        let reporter = Recorder::default();
+        let runner = runner(&[("GREENLIGHT_SPEC", SPEC)], 503, reporter.clone());
+        let answer = runner.handle(invocation(sample())).await.expect("answered");
+        assert_eq!(
+            answer["verdict"]["reasons"][0],
+            "health: expected status == 200, got 503 (failed after 1 attempt(s))"
+        );
+        assert_eq!(
+            *reporter.statuses.lock().expect("lock"),
+            vec![Status::Failed]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panic_outside_the_checks_still_reports_failed_once() {
+        // GIVEN a reporter whose first call panics
+        let reporter = Recorder {
+            panics: Arc::new(AtomicUsize::new(1)),
+            ..Recorder::default()
+        };
+        let runner = runner(&[("GREENLIGHT_SPEC", SPEC)], 200, reporter.clone());
+        // WHEN the hook runs
+        let answer = runner.handle(invocation(sample())).await.expect("answered");
+        // THEN the guard reported Failed, once, and says why
+        assert_eq!(
+            *reporter.statuses.lock().expect("lock"),
+            vec![Status::Failed]
+        );
+        assert_eq!(answer["reported"], "Failed");
+        assert_eq!(
+            answer["verdict"]["reasons"][0],
+            "greenlight panicked: reporter bug"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_event_reports_nothing() {
+        let reporter = Recorder::default();
+        let runner = runner(&[("GREENLIGHT_SPEC", SPEC)], 200, reporter.clone());
+        let error = runner
+            .handle(invocation(json!({"DeploymentId": "d-1"})))
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("event.LifecycleEventHookExecutionId: missing")
+        );
+        assert!(reporter.statuses.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn dry_run_reports_succeeded_for_a_failed_verdict() {
+        let reporter = Recorder::default();
+        let runner = runner(
+            &[("GREENLIGHT_SPEC", SPEC), ("GREENLIGHT_DRY_RUN", "true")],
+            500,
+            reporter.clone(),
+        );
+        let answer = runner.handle(invocation(sample())).await.expect("answered");
+        assert_eq!(answer["verdict"]["status"], "Failed");
+        assert_eq!(
+            *reporter.statuses.lock().expect("lock"),
+            vec![Status::Succeeded]
+        );
+    }
+
+    #[tokio::test]
+    async fn too_little_time_fails_without_probing() {
+        let reporter = Recorder::default();
+        let runner = runner(
+            &[
+                ("GREENLIGHT_SPEC", SPEC),
+                ("GREENLIGHT_REPORT_MARGIN_MS", "30000"),
+            ],
+            200,
+            reporter.clone(),
+        );
+        let answer = runner.handle(invocation(sample())).await.expect("answered");
+        let reason = answer["verdict"]["reasons"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            reason.contains("within the report margin (GREENLIGHT_REPORT_MARGIN_MS=30000)"),
+            "{reason}"
+        );
+        assert_eq!(
+            *reporter.statuses.lock().expect("lock"),
+            vec![Status::Failed]
+        );
+    }
 
     #[test]
     fn reads_an_epoch_deadline() {

@@ -22,34 +22,73 @@ pub const HOOKS: [&str; 3] = [
     "after-allow-traffic",
 ];
 
-/// The folder holding the hook binaries of the current profile, built (or
-/// brought up to date) once per test process: `cargo test` alone does not
-/// rebuild other packages' binaries.
-pub fn binaries_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        let mut dir = exe.parent().expect("exe folder").to_path_buf();
-        if dir.ends_with("deps") {
-            dir.pop();
+/// Which build of the hook binaries to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// The binaries of the current profile, as `cargo build` makes them.
+    Standard,
+    /// Built with `panic = "abort"` and the `fault-injection` feature (profile
+    /// `e2e-abort`): a panic kills the process, as in a build tool's release
+    /// build that aborts on panic.
+    AbortOnPanic,
+}
+
+impl Build {
+    /// The folder holding these binaries, built (or brought up to date) once
+    /// per test process: `cargo test` alone does not rebuild other packages'
+    /// binaries.
+    pub fn dir(self) -> &'static Path {
+        static STANDARD: OnceLock<PathBuf> = OnceLock::new();
+        static ABORT: OnceLock<PathBuf> = OnceLock::new();
+        match self {
+            Build::Standard => STANDARD.get_or_init(|| {
+                let dir = profile_dir();
+                let profile = if dir.ends_with("release") {
+                    "release"
+                } else {
+                    "dev"
+                };
+                build_hooks(profile, &[]);
+                dir
+            }),
+            Build::AbortOnPanic => ABORT.get_or_init(|| {
+                build_hooks("e2e-abort", &["--features", "greenlight/fault-injection"]);
+                profile_dir()
+                    .parent()
+                    .expect("target folder")
+                    .join("e2e-abort")
+            }),
         }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args(["build", "--quiet"])
-            .current_dir(workspace_root());
-        if dir.ends_with("release") {
-            build.arg("--release");
-        }
-        for hook in HOOKS {
-            build.args(["-p", hook]);
-        }
-        let status = build
-            .status()
-            .expect("run cargo build for the hook binaries");
-        assert!(status.success(), "cargo build of the hook binaries failed");
-        dir
-    })
+    }
+}
+
+/// The folder of the running binary's profile (e.g. `target/debug`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe folder").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+fn build_hooks(profile: &str, extra: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = std::process::Command::new(cargo);
+    build
+        .args(["build", "--quiet", "--profile", profile])
+        .args(extra)
+        .current_dir(workspace_root());
+    for hook in HOOKS {
+        build.args(["-p", hook]);
+    }
+    let status = build
+        .status()
+        .expect("run cargo build for the hook binaries");
+    assert!(
+        status.success(),
+        "cargo build of the hook binaries (profile {profile}) failed"
+    );
 }
 
 /// The workspace root (where `events/` lives).
@@ -80,12 +119,13 @@ impl HookProcess {
     /// Starts `hook` (a name from [`HOOKS`]) with the Lambda environment plus
     /// `env`; nothing from the test's own environment leaks in.
     pub fn start(
+        build: Build,
         hook: &str,
         runtime: &RuntimeApi,
         codedeploy: &CodeDeployStandIn,
         env: &[(&str, String)],
     ) -> Self {
-        let binary = binaries_dir().join(hook);
+        let binary = build.dir().join(hook);
         let mut command = Command::new(&binary);
         command
             .env_clear()
@@ -215,6 +255,8 @@ pub struct Invocation {
     pub env: Vec<(&'static str, String)>,
     /// Faults CodeDeploy answers with first.
     pub faults: Vec<Fault>,
+    /// Which build of the binary.
+    pub build: Build,
 }
 
 impl Invocation {
@@ -229,6 +271,7 @@ impl Invocation {
                 ("GREENLIGHT_REPORT_MARGIN_MS", "1000".to_owned()),
             ],
             faults: Vec::new(),
+            build: Build::Standard,
         }
     }
 
@@ -252,7 +295,7 @@ impl Invocation {
         let runtime = RuntimeApi::start().await;
         let codedeploy = CodeDeployStandIn::start().await;
         codedeploy.inject(&self.faults);
-        let process = HookProcess::start(&self.hook, &runtime, &codedeploy, &self.env);
+        let process = HookProcess::start(self.build, &self.hook, &runtime, &codedeploy, &self.env);
         let started = Instant::now();
         let request_id = runtime.enqueue(self.event, self.timeout);
         let answer = runtime

@@ -1,0 +1,154 @@
+//! Last-resort guards, so that a panic still ends in a report.
+//!
+//! With unwinding (the workspace's release profile), a panic inside a check is
+//! caught by the engine, and one anywhere else in an invocation by the runner,
+//! which then reports `Failed`. With `panic = "abort"` (which some build tools
+//! set for release builds) nothing can be caught and the process dies; for
+//! that case a panic hook reports `Failed` for the invocation in flight, from a
+//! fresh thread and runtime, before the process ends.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::time::Instant;
+
+use crate::event::HookEvent;
+use crate::report::{Delivery, ReportFailure, StatusReporter, deliver};
+use crate::verdict::Status;
+
+/// The invocation that still owes CodeDeploy a status.
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    /// Whom to report to.
+    pub event: HookEvent,
+    /// Report before this.
+    pub until: Instant,
+}
+
+/// Holds the invocation in flight, if any. One per hook function: the Lambda
+/// runtime hands out one invocation at a time.
+#[derive(Debug, Clone, Default)]
+pub struct Pending(Arc<Mutex<Option<InFlight>>>);
+
+impl Pending {
+    /// Records that `event` owes a report before `until`.
+    pub fn begin(&self, event: &HookEvent, until: Instant) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(InFlight {
+                event: event.clone(),
+                until,
+            });
+        }
+    }
+
+    /// Takes the invocation that still owes a report: after this, nobody else
+    /// will report it.
+    pub fn take(&self) -> Option<InFlight> {
+        // try_lock: a panic hook must never wait.
+        self.0.try_lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// In a build with `panic = "abort"`, installs a panic hook that reports
+/// `Failed` for the pending invocation before the process aborts. Does
+/// nothing in an unwinding build, where the runner catches panics instead.
+pub fn install_abort_hook<R, F, Fut>(pending: Pending, make_reporter: F)
+where
+    R: StatusReporter,
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R>,
+{
+    if !cfg!(panic = "abort") {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        if let Some(in_flight) = pending.take() {
+            tracing::error!(
+                deployment_id = %in_flight.event.deployment_id,
+                "panic in a panic=abort build: reporting Failed before the process ends"
+            );
+            let outcome = report_from_new_thread(&make_reporter, in_flight);
+            tracing::error!(outcome = ?outcome, "last-resort report");
+        }
+    }));
+}
+
+/// Reports `Failed` from a new thread with its own runtime, so that it works
+/// from anywhere, a panic hook on a runtime worker included. `None` if the
+/// thread or runtime could not even start.
+pub fn report_from_new_thread<R, F, Fut>(
+    make_reporter: &F,
+    in_flight: InFlight,
+) -> Option<Result<(Delivery, u32), ReportFailure>>
+where
+    R: StatusReporter,
+    F: Fn() -> Fut + Sync,
+    Fut: Future<Output = R>,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let reporter = make_reporter().await;
+                    Some(
+                        deliver(&reporter, &in_flight.event, Status::Failed, in_flight.until).await,
+                    )
+                })
+            })
+            .join()
+            .ok()
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::report::ReportError;
+
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<StdMutex<Vec<Status>>>);
+
+    impl StatusReporter for Recorder {
+        async fn put_status(&self, _: &HookEvent, status: Status) -> Result<(), ReportError> {
+            self.0.lock().expect("lock").push(status);
+            Ok(())
+        }
+    }
+
+    fn event() -> HookEvent {
+        HookEvent {
+            deployment_id: "d-1".into(),
+            execution_id: "x".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn reports_failed_from_a_new_thread_even_inside_a_runtime() {
+        // GIVEN an invocation in flight, on a thread that runs a runtime (as a
+        // panic hook on a worker thread would)
+        let pending = Pending::default();
+        pending.begin(&event(), Instant::now() + Duration::from_secs(5));
+        let recorder = Recorder::default();
+        let make = || {
+            let recorder = recorder.clone();
+            async move { recorder }
+        };
+        // WHEN the last-resort report runs
+        let in_flight = pending.take().expect("in flight");
+        let outcome = report_from_new_thread(&make, in_flight);
+        // THEN Failed was delivered once, and nothing is pending any more
+        assert_eq!(outcome, Some(Ok((Delivery::Accepted, 1))));
+        assert_eq!(*recorder.0.lock().expect("lock"), vec![Status::Failed]);
+        assert!(pending.take().is_none());
+    }
+}
