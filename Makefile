@@ -30,8 +30,9 @@ toolchain:
 demo: toolchain
 	$(CARGO) run --quiet -p greenlight-e2e --bin greenlight-demo
 
-# The end-to-end tests build the hook binaries they run (once per run).
-test: toolchain
+# The end-to-end tests build the hook binaries they run (once per run), and
+# run them against moto's AWS emulator from the venv.
+test: toolchain $(VENV)/bin/moto_server
 	@mkdir -p target
 	@$(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; status=$${PIPESTATUS[0]}; \
 	  awk '/^test result:/ {p += $$4; f += $$6} END {printf "all tests: %d passed, %d failed\n", p, f}' target/test.log; \
@@ -54,6 +55,11 @@ $(VENV)/bin/cargo-lambda:
 	$(VENV)/bin/pip install --quiet cargo-lambda
 
 venv: $(VENV)/bin/cargo-lambda
+
+# moto's server (an AWS emulator) for the end-to-end tests, in the same venv.
+$(VENV)/bin/moto_server:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "moto[server]==5.2.5"
 
 local: toolchain
 	$(CARGO) run --quiet -p greenlight-e2e --bin greenlight-demo -- serve

@@ -81,7 +81,7 @@ pub enum Actual {
 impl fmt::Display for Actual {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Actual::Value(value) => f.write_str(&shorten(&value.to_string())),
+            Actual::Value(value) => write!(f, "{value}"),
             Actual::Missing => f.write_str("nothing"),
             Actual::Error(message) => f.write_str(message),
         }
@@ -230,7 +230,8 @@ fn number(value: &Value) -> Option<f64> {
     value.as_f64()
 }
 
-/// Cuts a text for display, marking the cut.
+/// Cuts a text for display, marking the cut. Redact before cutting: a secret
+/// cut in two can no longer be found.
 pub(crate) fn shorten(text: &str) -> String {
     if text.chars().count() <= MAX_SHOWN_CHARS {
         text.to_owned()
@@ -391,11 +392,9 @@ mod tests {
     }
 
     #[test]
-    fn long_bodies_are_shortened_in_results() {
-        let body = "x".repeat(5000);
-        let r = response(200, &body);
-        let result = check(Query::Body, Predicate::Contains(json!("y")), &r);
-        assert!(result.actual.len() < 400, "{}", result.actual.len());
-        assert!(result.actual.ends_with("(5002 bytes)"));
+    fn long_texts_are_shortened_for_display() {
+        let shown = shorten(&"x".repeat(5000));
+        assert!(shown.len() < 400, "{}", shown.len());
+        assert!(shown.ends_with("(5000 bytes)"));
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::assertion::AssertionResult;
+use crate::assertion::{AssertionResult, shorten};
 use crate::plan::Check;
 use crate::probe::HttpProbe;
 use crate::redaction::Redactor;
@@ -171,7 +171,7 @@ pub async fn run_check<P: HttpProbe>(
                     .iter()
                     .map(|assertion| {
                         let mut outcome = assertion.evaluate(&response);
-                        outcome.actual = redactor.redact(&outcome.actual);
+                        outcome.actual = shorten(&redactor.redact(&outcome.actual));
                         outcome
                     })
                     .collect();

@@ -30,7 +30,10 @@ pub async fn run_checks<P: HttpProbe>(
                     let result = outcome.unwrap_or_else(|panic| {
                         CheckResult::failed(
                             &check.name,
-                            format!("the check panicked: {}", panic_message(panic.as_ref())),
+                            format!(
+                                "the check panicked: {}",
+                                redactor.redact(&panic_message(panic.as_ref()))
+                            ),
                             started.elapsed(),
                         )
                     });
@@ -186,6 +189,10 @@ mod tests {
                 truncated: false,
                 duration: Duration::ZERO,
             })
+        }
+
+        fn pinned(&self, _: &str, _: &[std::net::SocketAddr]) -> Result<Self, String> {
+            Err("the fake probe cannot be pinned".to_owned())
         }
     }
 

@@ -23,6 +23,8 @@ pub struct InFlight {
     pub event: HookEvent,
     /// Report before this.
     pub until: Instant,
+    /// What to report after a panic: `Failed`, or `Succeeded` in dry run.
+    pub status: Status,
 }
 
 /// Holds the invocation in flight, if any. One per hook function: the Lambda
@@ -31,12 +33,14 @@ pub struct InFlight {
 pub struct Pending(Arc<Mutex<Option<InFlight>>>);
 
 impl Pending {
-    /// Records that `event` owes a report before `until`.
-    pub fn begin(&self, event: &HookEvent, until: Instant) {
+    /// Records that `event` owes a report before `until`, and what to report
+    /// should a panic come first.
+    pub fn begin(&self, event: &HookEvent, until: Instant, status: Status) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(InFlight {
                 event: event.clone(),
                 until,
+                status,
             });
         }
     }
@@ -67,7 +71,8 @@ where
         if let Some(in_flight) = pending.take() {
             tracing::error!(
                 deployment_id = %in_flight.event.deployment_id,
-                "panic in a panic=abort build: reporting Failed before the process ends"
+                status = %in_flight.status,
+                "panic in a panic=abort build: reporting Failed before the process ends (Succeeded in dry run)"
             );
             let outcome = report_from_new_thread(&make_reporter, in_flight);
             tracing::error!(outcome = ?outcome, "last-resort report");
@@ -75,7 +80,7 @@ where
     }));
 }
 
-/// Reports `Failed` from a new thread with its own runtime, so that it works
+/// Reports the pending status from a new thread with its own runtime, so that it works
 /// from anywhere, a panic hook on a runtime worker included. `None` if the
 /// thread or runtime could not even start.
 pub fn report_from_new_thread<R, F, Fut>(
@@ -137,7 +142,11 @@ mod tests {
         // GIVEN an invocation in flight, on a thread that runs a runtime (as a
         // panic hook on a worker thread would)
         let pending = Pending::default();
-        pending.begin(&event(), Instant::now() + Duration::from_secs(5));
+        pending.begin(
+            &event(),
+            Instant::now() + Duration::from_secs(5),
+            Status::Failed,
+        );
         let recorder = Recorder::default();
         let make = || {
             let recorder = recorder.clone();

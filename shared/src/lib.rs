@@ -6,12 +6,16 @@
 
 pub mod assertion;
 pub mod check;
+pub mod cloud;
+pub mod discovery;
 pub mod engine;
 pub mod event;
+pub mod gate;
 pub mod guard;
 pub mod hook;
 pub mod plan;
 pub mod probe;
+pub mod readiness;
 pub mod redaction;
 pub mod report;
 pub mod retry;

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use regex::Regex;
@@ -14,12 +15,13 @@ use serde_json_path::JsonPath;
 
 use crate::assertion::{Assertion, Predicate, Query};
 use crate::hook::Hook;
-use crate::probe::{ProbeRequest, header_name, secret_header};
+use crate::probe::{Connection, ProbeRequest, header_name, secret_header};
 use crate::redaction::{ALWAYS_SECRET_HEADERS, Redactor};
 use crate::retry::RetryPolicy;
 use crate::spec::{
-    AssertSpec, CheckSpec, HeaderAssertSpec, HeaderValueSpec, JsonAssertSpec, RetrySpec, Spec,
-    StatusSpec, TextAssertSpec,
+    AlarmsSpec, AssertSpec, BakeSpec, CheckSpec, HeaderAssertSpec, HeaderValueSpec, JsonAssertSpec,
+    ListenerChoice, MetricGateSpec, ReadinessSpec, RetrySpec, Spec, StatusRange, StatusSpec,
+    TargetSpec, TextAssertSpec,
 };
 
 /// Per-request timeout when neither the check nor the defaults set one.
@@ -29,6 +31,14 @@ const MAX_INTERVAL_MS: u64 = 300_000;
 /// A Lambda runs at most 15 minutes.
 const MAX_WINDOW_MS: u64 = 900_000;
 const MAX_ATTEMPTS: u32 = 1000;
+/// Shortest pause between unlimited attempts: no hot loop against green.
+const MIN_UNBOUNDED_INTERVAL: Duration = Duration::from_millis(100);
+/// CloudWatch statistics besides percentiles.
+const STATISTICS: [&str; 5] = ["Sum", "Average", "Minimum", "Maximum", "SampleCount"];
+/// Placeholder for the green target group's `TargetGroup` dimension value.
+pub const GREEN_TARGET_GROUP: &str = "{green_target_group}";
+/// Placeholder for the load balancer's `LoadBalancer` dimension value.
+pub const LOAD_BALANCER: &str = "{load_balancer}";
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// One thing wrong with a spec.
@@ -57,6 +67,14 @@ pub struct SpecError {
 /// A validated spec, ready to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// Where the checks go.
+    pub target: TargetPlan,
+    /// How long to wait for green to be ready; `None` when turned off.
+    pub readiness: Option<Readiness>,
+    /// Which alarms fail the hook.
+    pub alarms: AlarmPolicy,
+    /// The AfterAllowTraffic bake, if any.
+    pub bake: Option<Bake>,
     /// Checks that may run at once.
     pub concurrency: usize,
     /// All checks, in spec order.
@@ -70,6 +88,8 @@ pub struct Plan {
 pub struct Check {
     /// Unique name.
     pub name: String,
+    /// Path and query, appended to the target's base URL.
+    pub path: String,
     /// Hooks that run it.
     pub hooks: Vec<Hook>,
     /// The request to send.
@@ -109,7 +129,16 @@ impl Plan {
     /// Validates a parsed spec, collecting every problem.
     pub fn from_spec(spec: &Spec) -> Result<Plan, SpecError> {
         let mut v = Validator::default();
-        let base = v.url("target.url", &spec.target.url);
+        let target = v.target(&spec.target);
+        // Without a URL the base comes from the deployment at each invocation;
+        // until then requests point at a name that cannot resolve.
+        let base = match &spec.target.url {
+            Some(_) => target.url.clone(),
+            None => Url::parse(UNDISCOVERED).ok(),
+        };
+        let readiness = v.readiness(&spec.readiness);
+        let alarms = v.alarms(&spec.alarms);
+        let bake = spec.bake.as_ref().map(|bake| v.bake(bake));
         if !(1..=64).contains(&spec.concurrency) {
             v.problem(
                 "concurrency",
@@ -151,6 +180,10 @@ impl Plan {
         }
         if v.problems.is_empty() {
             Ok(Plan {
+                target,
+                readiness,
+                alarms,
+                bake,
                 concurrency: usize::try_from(spec.concurrency).unwrap_or(8),
                 checks,
                 redactor: Redactor::new(v.secrets),
@@ -168,6 +201,133 @@ impl Plan {
             .iter()
             .filter(|c| c.hooks.contains(&hook))
             .collect()
+    }
+
+    /// How the HTTP client must connect for this plan.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            resolve: self
+                .target
+                .resolve
+                .iter()
+                .map(|(name, ip)| (name.clone(), vec![std::net::SocketAddr::new(*ip, 0)]))
+                .collect(),
+            ca_pem: self.target.ca_pem.clone(),
+        }
+    }
+
+    /// Whether a hook needs to read the deployment from AWS.
+    pub fn needs_discovery(&self, hook: Hook) -> bool {
+        self.target.url.is_none()
+            || self.readiness.is_some()
+            || self.alarms.deployment_group
+            || (hook == Hook::AfterAllowTraffic
+                && self.bake.as_ref().is_some_and(|b| !b.metrics.is_empty()))
+    }
+}
+
+/// The base URL used for checks until the deployment's listener is known.
+pub const UNDISCOVERED: &str = "http://undiscovered.invalid";
+
+impl Check {
+    /// This check with its request sent to `base` instead.
+    pub fn rebased(&self, base: &Url) -> Result<Check, String> {
+        let mut check = self.clone();
+        check.request.url = append_path(base, &self.path)?;
+        Ok(check)
+    }
+}
+
+/// Where the checks go, validated.
+#[derive(Debug, Clone, Default)]
+pub struct TargetPlan {
+    /// The explicit base URL, if the spec gives one.
+    pub url: Option<Url>,
+    /// A listener chosen in the spec, overriding the hook's default.
+    pub listener: Option<ListenerChoice>,
+    /// Host name for `Host`, SNI and certificate, if not the URL's.
+    pub host: Option<String>,
+    /// Names pinned to addresses.
+    pub resolve: Vec<(String, IpAddr)>,
+    /// Extra trust anchors, PEM.
+    pub ca_pem: Option<String>,
+}
+
+/// Readiness limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Longest pause between polls.
+    pub max_interval: Duration,
+}
+
+/// Which alarms fail the hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmPolicy {
+    /// Include the deployment group's alarms.
+    pub deployment_group: bool,
+    /// More alarms by name.
+    pub names: Vec<String>,
+    /// Fail when a state cannot be read.
+    pub fail_if_unreadable: bool,
+}
+
+/// The AfterAllowTraffic bake.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bake {
+    /// How long to watch.
+    pub duration: Duration,
+    /// Pause between looks.
+    pub interval: Duration,
+    /// Metric thresholds.
+    pub metrics: Vec<MetricGate>,
+}
+
+/// A metric threshold, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricGate {
+    /// For logs and the verdict.
+    pub name: String,
+    /// CloudWatch namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric: String,
+    /// Statistic (`Sum`, `p99`…).
+    pub stat: String,
+    /// Period in seconds.
+    pub period_s: u32,
+    /// Dimensions, with `{green_target_group}` / `{load_balancer}` placeholders.
+    pub dimensions: Vec<(String, String)>,
+    /// When the value breaches.
+    pub breach: Breach,
+}
+
+/// A threshold's side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Breach {
+    /// Breached above this value.
+    Above(f64),
+    /// Breached below this value.
+    Below(f64),
+}
+
+impl fmt::Display for Breach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Breach::Above(limit) => write!(f, "<= {limit}"),
+            Breach::Below(limit) => write!(f, ">= {limit}"),
+        }
+    }
+}
+
+impl Breach {
+    /// Whether `value` breaches the threshold.
+    pub fn breached_by(self, value: f64) -> bool {
+        match self {
+            Breach::Above(limit) => value > limit,
+            Breach::Below(limit) => value < limit,
+        }
     }
 }
 
@@ -239,6 +399,196 @@ impl Validator {
         }
     }
 
+    fn target(&mut self, spec: &TargetSpec) -> TargetPlan {
+        let url = spec
+            .url
+            .as_deref()
+            .and_then(|text| self.url("target.url", text));
+        if let Some(host) = &spec.host
+            && (host.is_empty()
+                || Url::parse(&format!("https://{host}/"))
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .as_deref()
+                    != Some(host.to_ascii_lowercase().as_str()))
+        {
+            self.problem(
+                "target.host",
+                format!("expected a host name such as api.example.com, got {host:?}"),
+            );
+        }
+        let mut resolve = Vec::new();
+        for (name, address) in &spec.resolve {
+            match address.parse::<IpAddr>() {
+                Ok(ip) => resolve.push((name.to_ascii_lowercase(), ip)),
+                Err(_) => self.problem(
+                    &format!("target.resolve.{name}"),
+                    format!("expected an IP address, got {address:?}"),
+                ),
+            }
+        }
+        if let Some(pem) = &spec.ca_pem
+            && let Err(error) = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| e.to_string())
+                .and_then(|certs| {
+                    if certs.is_empty() {
+                        Err("no certificate in it".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                })
+        {
+            self.problem(
+                "target.ca_pem",
+                format!("expected PEM certificates: {error}"),
+            );
+        }
+        TargetPlan {
+            url,
+            listener: spec.listener,
+            host: spec.host.as_ref().map(|h| h.to_ascii_lowercase()),
+            resolve,
+            ca_pem: spec.ca_pem.clone(),
+        }
+    }
+
+    fn readiness(&mut self, spec: &ReadinessSpec) -> Option<Readiness> {
+        let timeout = spec.timeout_ms.unwrap_or(300_000);
+        if !(1..=MAX_WINDOW_MS).contains(&timeout) {
+            self.problem(
+                "readiness.timeout_ms",
+                format!("expected 1..={MAX_WINDOW_MS}, got {timeout}"),
+            );
+        }
+        let interval = spec.interval_ms.unwrap_or(10_000);
+        if !(100..=MAX_INTERVAL_MS).contains(&interval) {
+            self.problem(
+                "readiness.interval_ms",
+                format!("expected 100..={MAX_INTERVAL_MS}, got {interval}"),
+            );
+        }
+        spec.enabled.then(|| Readiness {
+            timeout: Duration::from_millis(timeout),
+            max_interval: Duration::from_millis(interval),
+        })
+    }
+
+    fn alarms(&mut self, spec: &AlarmsSpec) -> AlarmPolicy {
+        for (i, name) in spec.names.iter().enumerate() {
+            if name.trim().is_empty() || name.len() > 255 {
+                self.problem(
+                    &format!("alarms.names[{i}]"),
+                    "expected an alarm name of 1..=255 characters".to_owned(),
+                );
+            }
+        }
+        AlarmPolicy {
+            deployment_group: spec.deployment_group,
+            names: spec.names.clone(),
+            fail_if_unreadable: spec.fail_if_unreadable,
+        }
+    }
+
+    fn bake(&mut self, spec: &BakeSpec) -> Bake {
+        if !(1..=MAX_WINDOW_MS).contains(&spec.duration_ms) {
+            self.problem(
+                "bake.duration_ms",
+                format!(
+                    "expected 1..={MAX_WINDOW_MS} (a Lambda runs at most 15 minutes), got {}",
+                    spec.duration_ms
+                ),
+            );
+        }
+        let interval = spec.interval_ms.unwrap_or(10_000);
+        if !(100..=MAX_INTERVAL_MS).contains(&interval) {
+            self.problem(
+                "bake.interval_ms",
+                format!("expected 100..={MAX_INTERVAL_MS}, got {interval}"),
+            );
+        }
+        let metrics = spec
+            .metrics
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| self.metric(&format!("bake.metrics[{i}]"), m))
+            .collect();
+        Bake {
+            duration: Duration::from_millis(spec.duration_ms),
+            interval: Duration::from_millis(interval),
+            metrics,
+        }
+    }
+
+    fn metric(&mut self, at: &str, spec: &MetricGateSpec) -> Option<MetricGate> {
+        let before = self.problems.len();
+        if spec.metric.trim().is_empty() {
+            self.problem(&format!("{at}.metric"), "expected a metric name".to_owned());
+        }
+        let stat_ok = STATISTICS.contains(&spec.stat.as_str())
+            || spec
+                .stat
+                .strip_prefix('p')
+                .and_then(|p| p.parse::<f64>().ok())
+                .is_some_and(|p| (0.0..=100.0).contains(&p));
+        if !stat_ok {
+            self.problem(
+                &format!("{at}.stat"),
+                format!(
+                    "expected one of {} or a percentile such as p99, got {:?}",
+                    STATISTICS.join(", "),
+                    spec.stat
+                ),
+            );
+        }
+        let period_s = spec.period_s.unwrap_or(60);
+        if !(period_s == 1
+            || period_s == 5
+            || period_s == 10
+            || period_s == 30
+            || (period_s >= 60 && period_s.is_multiple_of(60) && period_s <= 86_400))
+        {
+            self.problem(
+                &format!("{at}.period_s"),
+                format!("expected 1, 5, 10, 30 or a multiple of 60, got {period_s}"),
+            );
+        }
+        let breach = match (spec.greater_than, spec.less_than) {
+            (Some(limit), None) => Some(Breach::Above(limit)),
+            (None, Some(limit)) => Some(Breach::Below(limit)),
+            _ => {
+                self.problem(
+                    at,
+                    "expected exactly one of greater_than, less_than".to_owned(),
+                );
+                None
+            }
+        };
+        let namespace = spec
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "AWS/ApplicationELB".to_owned());
+        let dimensions = match &spec.dimensions {
+            Some(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            None if namespace == "AWS/ApplicationELB" => vec![
+                ("TargetGroup".to_owned(), GREEN_TARGET_GROUP.to_owned()),
+                ("LoadBalancer".to_owned(), LOAD_BALANCER.to_owned()),
+            ],
+            None => Vec::new(),
+        };
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(MetricGate {
+            name: spec.name.clone().unwrap_or_else(|| spec.metric.clone()),
+            namespace,
+            metric: spec.metric.clone(),
+            stat: spec.stat.clone(),
+            period_s,
+            dimensions,
+            breach: breach?,
+        })
+    }
+
     fn timeout(&mut self, path: &str, ms: u64) -> Duration {
         if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
             self.problem(
@@ -283,6 +633,16 @@ impl Validator {
                 );
             }
             policy.within = Some(Duration::from_millis(ms));
+        }
+        if policy.attempts.is_none() && policy.interval < MIN_UNBOUNDED_INTERVAL {
+            self.problem(
+                &format!("{path}.interval_ms"),
+                format!(
+                    "expected at least {} when attempts are unlimited (within_ms without attempts), got {}",
+                    MIN_UNBOUNDED_INTERVAL.as_millis(),
+                    policy.interval.as_millis()
+                ),
+            );
         }
         if let Some(n) = spec.consecutive_passes {
             let max = policy.attempts.unwrap_or(MAX_ATTEMPTS);
@@ -383,6 +743,7 @@ impl Validator {
         }
         Some(Check {
             name: spec.name.clone(),
+            path: spec.path.clone(),
             hooks,
             request: ProbeRequest {
                 method: method?,
@@ -478,7 +839,7 @@ impl Validator {
         let codes: Vec<i64> = match spec {
             StatusSpec::Equals(code) => vec![*code],
             StatusSpec::OneOf(codes) => codes.clone(),
-            StatusSpec::Range { min, max } => vec![*min, *max],
+            StatusSpec::Range(range) => vec![range.min, range.max],
         };
         let bad: Vec<String> = codes
             .iter()
@@ -501,12 +862,14 @@ impl Validator {
             StatusSpec::OneOf(codes) => Some(Predicate::OneOf(
                 codes.iter().map(|c| Value::from(*c)).collect(),
             )),
-            StatusSpec::Range { min, max } if min > max => {
+            StatusSpec::Range(StatusRange { min, max }) if min > max => {
                 self.problem(path, format!("min ({min}) is greater than max ({max})"));
                 None
             }
             #[allow(clippy::cast_precision_loss)]
-            StatusSpec::Range { min, max } => Some(Predicate::Between(*min as f64, *max as f64)),
+            StatusSpec::Range(StatusRange { min, max }) => {
+                Some(Predicate::Between(*min as f64, *max as f64))
+            }
         }
     }
 

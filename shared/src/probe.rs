@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -67,39 +68,75 @@ pub enum ProbeError {
 }
 
 /// Sends probe requests. Implemented by [`ReqwestProbe`] in production.
-pub trait HttpProbe: Send + Sync {
+pub trait HttpProbe: Send + Sync + Sized {
     /// Sends `request` and reads the whole response, giving up after `timeout`.
     fn send(
         &self,
         request: &ProbeRequest,
         timeout: Duration,
     ) -> impl Future<Output = Result<ProbeResponse, ProbeError>> + Send;
+
+    /// A probe that connects to `addrs` whenever a URL names `host`, keeping
+    /// `host` for the `Host` header, TLS SNI and the certificate check.
+    fn pinned(&self, host: &str, addrs: &[SocketAddr]) -> Result<Self, String>;
 }
 
-/// The production HTTP client: reqwest on rustls, built once per cold start.
+/// How the HTTP client connects, beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// Names pinned to addresses (the port comes from the URL).
+    pub resolve: Vec<(String, Vec<SocketAddr>)>,
+    /// Extra trust anchors, PEM, added to the system roots.
+    pub ca_pem: Option<String>,
+}
+
+/// The production HTTP client: reqwest on rustls, built once per cold start
+/// (and once more per invocation only when a host name must be pinned to
+/// addresses found at run time).
 #[derive(Debug, Clone)]
 pub struct ReqwestProbe {
-    client: reqwest::Client,
+    client: Result<reqwest::Client, String>,
+    connection: Connection,
 }
 
 impl ReqwestProbe {
     /// Builds the client. Redirects are not followed: a check asserts on what
-    /// green itself answered.
-    pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("greenlight/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(ReqwestProbe { client })
+    /// green itself answered. A client that cannot be built is kept as an
+    /// error that every probe returns (see [`ReqwestProbe::error`]).
+    pub fn new(connection: Connection) -> Self {
+        let client = build_client(&connection);
+        ReqwestProbe { client, connection }
     }
 
-    /// A default client, for when [`ReqwestProbe::new`] failed: the hook then
-    /// reports `Failed` without probing, but must still be constructed.
-    pub fn fallback() -> Self {
+    /// A probe whose every request fails with `reason`.
+    pub fn broken(reason: &str) -> Self {
         ReqwestProbe {
-            client: reqwest::Client::new(),
+            client: Err(reason.to_owned()),
+            connection: Connection::default(),
         }
     }
+
+    /// Why the client could not be built, if it could not.
+    pub fn error(&self) -> Option<&str> {
+        self.client.as_ref().err().map(String::as_str)
+    }
+}
+
+fn build_client(connection: &Connection) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("greenlight/", env!("CARGO_PKG_VERSION")));
+    for (name, addrs) in &connection.resolve {
+        builder = builder.resolve_to_addrs(name, addrs);
+    }
+    if let Some(pem) = &connection.ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .map_err(|error| format!("target.ca_pem: {error}"))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|error| format!("cannot build the HTTP client: {error}"))
 }
 
 impl HttpProbe for ReqwestProbe {
@@ -108,10 +145,13 @@ impl HttpProbe for ReqwestProbe {
         request: &ProbeRequest,
         timeout: Duration,
     ) -> Result<ProbeResponse, ProbeError> {
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|error| ProbeError::Other(error.clone()))?;
         let started = Instant::now();
         let exchange = async {
-            let mut builder = self
-                .client
+            let mut builder = client
                 .request(request.method.clone(), request.url.clone())
                 .headers(request.headers.clone());
             if let Some(body) = &request.body {
@@ -145,6 +185,15 @@ impl HttpProbe for ReqwestProbe {
             Ok(result) => result,
             Err(_) => Err(ProbeError::Timeout(timeout.as_millis())),
         }
+    }
+
+    fn pinned(&self, host: &str, addrs: &[SocketAddr]) -> Result<Self, String> {
+        let mut connection = self.connection.clone();
+        connection.resolve.retain(|(name, _)| name != host);
+        connection.resolve.push((host.to_owned(), addrs.to_vec()));
+        let client = build_client(&connection);
+        client.as_ref().map_err(Clone::clone)?;
+        Ok(ReqwestProbe { client, connection })
     }
 }
 

@@ -31,8 +31,17 @@ impl fmt::Debug for Redactor {
 
 impl Redactor {
     /// A redactor for these secret values (empty ones are ignored).
-    pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut secrets: Vec<String> = Vec::new();
+        for secret in values.into_iter().filter(|s| !s.is_empty()) {
+            // As it appears inside JSON text too (quotes and backslashes escaped).
+            let escaped = serde_json::to_string(&secret).unwrap_or_default();
+            let escaped = escaped.trim_matches('"');
+            if escaped != secret {
+                secrets.push(escaped.to_owned());
+            }
+            secrets.push(secret);
+        }
         // Longest first, so that a secret containing another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
@@ -63,6 +72,13 @@ mod tests {
         let text = redactor.redact("auth=Bearer tok123; again tok and tok");
         // THEN none of them is left
         assert_eq!(text, "auth=<redacted>; again <redacted> and <redacted>");
+    }
+
+    #[test]
+    fn finds_secrets_escaped_inside_json_text() {
+        let redactor = Redactor::new([r#"a"b\c"#.to_owned()]);
+        let json = serde_json::to_string(&serde_json::json!({"echo": r#"a"b\c"#})).unwrap();
+        assert_eq!(redactor.redact(&json), r#"{"echo":"<redacted>"}"#);
     }
 
     #[test]

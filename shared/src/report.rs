@@ -21,6 +21,8 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest pause between attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_millis(1600);
+/// The time given to the one attempt made when no time is left.
+const LAST_CHANCE: Duration = Duration::from_millis(100);
 
 /// Why one report attempt did not get through.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,8 +92,12 @@ pub async fn deliver<R: StatusReporter>(
         last_error,
     };
     loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        // Even with no time left, one attempt is made: Lambda ends the process
+        // at the real deadline anyway, and an attempt may still get through.
+        let left = until
+            .saturating_duration_since(Instant::now())
+            .max(LAST_CHANCE);
+        if attempts > 0 && Instant::now() >= until {
             return Err(fail(
                 attempts,
                 "no time left before the Lambda deadline".to_owned(),

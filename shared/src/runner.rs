@@ -12,58 +12,94 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::{Instrument, error, info, info_span, warn};
 
+use std::net::SocketAddr;
+
+use reqwest::Url;
+
 use crate::check::{CheckResult, millis};
+use crate::cloud::sdk::SdkCloud;
+use crate::cloud::{Cloud, MetricQuery};
+use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
+use crate::gate::{BAKE, bake, check_alarms, metric_query};
 use crate::guard::{Pending, install_abort_hook};
 use crate::hook::Hook;
+use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::{HttpProbe, ReqwestProbe};
+use crate::readiness::await_ready;
 use crate::report::{CodeDeployReporter, StatusReporter, deliver};
 use crate::settings::{REPORT_MARGIN_VAR, Settings};
+use crate::spec::ListenerChoice;
 use crate::verdict::{Status, Verdict};
 
 /// Kept back from the deadline even for the report itself: the runtime still
 /// has to post the invocation result.
 const FINAL_SAFETY: Duration = Duration::from_millis(150);
+/// The engine's guard for a check that ignores its deadline (see `engine`).
+const CHECK_GUARD: Duration = Duration::from_millis(250);
 
 /// A hook function's state, built once per cold start.
 #[derive(Debug)]
-pub struct HookRunner<P, R> {
+pub struct HookRunner<P, R, C> {
     hook: Hook,
     settings: Settings,
     probe: P,
     reporter: R,
+    cloud: C,
     pending: Pending,
 }
 
-impl HookRunner<ReqwestProbe, CodeDeployReporter> {
-    /// Reads the settings and builds the AWS and HTTP clients, once.
+impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
+    /// Reads the settings and builds the AWS and HTTP clients, once. Never
+    /// fails: a problem becomes the reason every invocation reports `Failed`.
     pub async fn from_env(hook: Hook) -> Self {
-        let mut settings = Settings::from_env();
-        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .retry_config(aws_config::retry::RetryConfig::disabled())
+        let mut settings =
+            std::panic::catch_unwind(Settings::from_env).unwrap_or_else(|panic| Settings {
+                plan: Err(format!(
+                    "reading the configuration panicked: {}",
+                    panic_message(panic.as_ref())
+                )),
+                dry_run: false,
+                report_margin: crate::settings::DEFAULT_REPORT_MARGIN,
+            });
+        let connection = settings
+            .plan
+            .as_ref()
+            .map(Plan::connection)
+            .unwrap_or_default();
+        let probe = std::panic::catch_unwind(|| ReqwestProbe::new(connection))
+            .unwrap_or_else(|_| ReqwestProbe::broken("building the HTTP client panicked"));
+        if let (Some(error), Ok(_)) = (probe.error(), &settings.plan) {
+            settings.plan = Err(error.to_owned());
+        }
+        // Reads retry as the SDK does; the report retries on its own, within
+        // the deadline.
+        let reads = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(5))
+                    .build(),
+            )
             .load()
             .await;
-        let reporter = CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&sdk_config));
-        let probe = ReqwestProbe::new().unwrap_or_else(|error| {
-            settings.plan = Err(format!("cannot build the HTTP client: {error}"));
-            ReqwestProbe::fallback()
-        });
-        let runner = HookRunner::new(hook, settings, probe, reporter);
-        install_abort_hook(runner.pending.clone(), || async {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .retry_config(aws_config::retry::RetryConfig::disabled())
-                .load()
-                .await;
-            CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&config))
+        let reports = reads
+            .to_builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let reporter = CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&reports));
+        let runner = HookRunner::new(hook, settings, probe, reporter, SdkCloud::new(&reads));
+        install_abort_hook(runner.pending.clone(), move || {
+            let reports = reports.clone();
+            async move { CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&reports)) }
         });
         runner
     }
 }
 
-impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
+impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
     /// Assembles a runner from its parts.
-    pub fn new(hook: Hook, settings: Settings, probe: P, reporter: R) -> Self {
+    pub fn new(hook: Hook, settings: Settings, probe: P, reporter: R, cloud: C) -> Self {
         match &settings.plan {
             Ok(plan) => {
                 let panic = if cfg!(panic = "abort") {
@@ -85,6 +121,7 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
             settings,
             probe,
             reporter,
+            cloud,
             pending: Pending::default(),
         }
     }
@@ -107,7 +144,12 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
         };
         let span = info_span!("hook", hook = %self.hook, deployment_id = %parsed.deployment_id);
         let until = deadline.checked_sub(FINAL_SAFETY).unwrap_or(deadline);
-        self.pending.begin(&parsed, until);
+        let on_panic = if self.settings.dry_run {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        };
+        self.pending.begin(&parsed, until, on_panic);
         let outcome = AssertUnwindSafe(self.run(parsed, until).instrument(span.clone()))
             .catch_unwind()
             .await;
@@ -139,7 +181,7 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
         Ok(json!({
             "deploymentId": in_flight.event.deployment_id,
             "hook": self.hook,
-            "reported": Status::Failed,
+            "reported": in_flight.status,
             "delivery": delivery,
             "dryRun": self.settings.dry_run,
             "verdict": Verdict::failed(self.hook, format!("greenlight panicked: {message}")),
@@ -149,7 +191,7 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
     /// Judges, logs and reports; `until` is when the report must be done.
     async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, lambda_runtime::Error> {
         let started = Instant::now();
-        let verdict = self.judge(until).await;
+        let verdict = self.judge(&event, until).await;
         let reported = if self.settings.dry_run {
             Status::Succeeded
         } else {
@@ -179,24 +221,26 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
         }
     }
 
-    /// Runs the hook's checks within the time before `deadline`, less the
-    /// report margin, and derives the verdict.
-    pub async fn judge(&self, deadline: Instant) -> Verdict {
+    /// Runs the hook's checks within the time before `until`, less the
+    /// report margin, and derives the verdict: discovery, readiness, the HTTP
+    /// checks, then the alarm gates and (AfterAllowTraffic) the bake.
+    pub async fn judge(&self, event: &HookEvent, until: Instant) -> Verdict {
+        let hook = self.hook;
         let plan = match &self.settings.plan {
             Ok(plan) => plan,
-            Err(reason) => return Verdict::failed(self.hook, format!("configuration: {reason}")),
+            Err(reason) => return Verdict::failed(hook, format!("configuration: {reason}")),
         };
-        let checks = plan.checks_for(self.hook);
+        let checks = plan.checks_for(hook);
         if checks.is_empty() {
-            return Verdict::from_checks(self.hook, Vec::new());
+            return Verdict::from_checks(hook, Vec::new());
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Some(stop_at) = deadline
-            .checked_sub(self.settings.report_margin)
+        let left = until.saturating_duration_since(Instant::now());
+        let Some(stop_at) = until
+            .checked_sub(self.settings.report_margin + CHECK_GUARD)
             .filter(|at| *at > Instant::now())
         else {
             return Verdict::failed(
-                self.hook,
+                hook,
                 format!(
                     "only {} ms left before the Lambda deadline, within the report margin ({REPORT_MARGIN_VAR}={}): raise the function's timeout",
                     left.as_millis(),
@@ -204,17 +248,186 @@ impl<P: HttpProbe, R: StatusReporter> HookRunner<P, R> {
                 ),
             );
         };
-        let results = run_checks(
-            &checks,
-            &self.probe,
-            plan.concurrency,
-            stop_at,
-            &plan.redactor,
-        )
-        .await;
-        results.iter().for_each(log_check);
-        Verdict::from_checks(self.hook, results)
+        let deployment = if plan.needs_discovery(hook) {
+            let listener = plan
+                .target
+                .url
+                .is_none()
+                .then(|| plan.target.listener.unwrap_or(default_listener(hook)));
+            match tokio::time::timeout_at(
+                stop_at,
+                discover(&self.cloud, &event.deployment_id, listener),
+            )
+            .await
+            {
+                Ok(Ok(found)) => {
+                    log_deployment(&found);
+                    Some(found)
+                }
+                Ok(Err(problem)) => return Verdict::failed(hook, format!("discovery: {problem}")),
+                Err(_) => {
+                    return Verdict::failed(
+                        hook,
+                        "discovery: AWS did not answer before the hook had to report".to_owned(),
+                    );
+                }
+            }
+        } else {
+            None
+        };
+        let mut results = Vec::new();
+        if let (Some(policy), Some(found)) = (plan.readiness, &deployment) {
+            let ready = await_ready(&self.cloud, found, policy, stop_at).await;
+            log_check(&ready);
+            let passed = ready.passed();
+            results.push(ready);
+            if !passed {
+                return Verdict::from_checks(hook, results);
+            }
+        }
+        let target = match self.aim(plan, deployment.as_ref()).await {
+            Ok(target) => target,
+            Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
+        };
+        let rebased: Result<Vec<Check>, String> =
+            checks.iter().map(|c| c.rebased(&target.base)).collect();
+        let rebased = match rebased {
+            Ok(rebased) => rebased,
+            Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
+        };
+        let rebased: Vec<&Check> = rebased.iter().collect();
+        let probe = target.probe.as_ref().unwrap_or(&self.probe);
+        let outcomes = run_checks(&rebased, probe, plan.concurrency, stop_at, &plan.redactor).await;
+        outcomes.iter().for_each(log_check);
+        results.extend(outcomes);
+        let alarms = self.alarm_names(plan, deployment.as_ref());
+        if !alarms.is_empty() {
+            let gate = check_alarms(&self.cloud, &alarms, plan.alarms.fail_if_unreadable).await;
+            log_check(&gate);
+            results.push(gate);
+        }
+        if let (Hook::AfterAllowTraffic, Some(bake_plan)) = (hook, &plan.bake) {
+            let queries: Result<Vec<(MetricGate, MetricQuery)>, String> = bake_plan
+                .metrics
+                .iter()
+                .map(|gate| metric_query(gate, deployment.as_ref()).map(|q| (gate.clone(), q)))
+                .collect();
+            let baked = match queries {
+                Ok(queries) => {
+                    bake(
+                        &self.cloud,
+                        bake_plan,
+                        &alarms,
+                        plan.alarms.fail_if_unreadable,
+                        &queries,
+                        stop_at,
+                    )
+                    .await
+                }
+                Err(problem) => CheckResult::failed(BAKE, problem, Duration::ZERO),
+            };
+            log_check(&baked);
+            results.push(baked);
+        }
+        Verdict::from_checks(hook, results)
     }
+
+    /// The base URL of the checks and, when a host name must be pinned to an
+    /// address found now, a probe that does so.
+    async fn aim(&self, plan: &Plan, deployment: Option<&Deployment>) -> Result<Aim<P>, String> {
+        let mut base = match (
+            &plan.target.url,
+            deployment.and_then(|d| d.endpoint.as_ref()),
+        ) {
+            (Some(url), _) => url.clone(),
+            (None, Some(endpoint)) => endpoint.url()?,
+            (None, None) => return Err("no target.url and no listener discovered".to_owned()),
+        };
+        let Some(host) = &plan.target.host else {
+            return Ok(Aim { base, probe: None });
+        };
+        // Connect where the URL points, but speak to `host` there.
+        let address_of = base.host_str().unwrap_or_default().to_ascii_lowercase();
+        let port = base.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<SocketAddr> = match plan
+            .target
+            .resolve
+            .iter()
+            .find(|(name, _)| *name == address_of)
+        {
+            Some((_, ip)) => vec![SocketAddr::new(*ip, port)],
+            None => tokio::net::lookup_host((address_of.as_str(), port))
+                .await
+                .map_err(|error| format!("cannot resolve {address_of}: {error}"))?
+                .collect(),
+        };
+        base.set_host(Some(host))
+            .map_err(|error| format!("target.host {host:?}: {error}"))?;
+        let probe = self.probe.pinned(host, &addrs)?;
+        Ok(Aim {
+            base,
+            probe: Some(probe),
+        })
+    }
+
+    /// The alarms to watch: the deployment group's (if enabled there and in
+    /// the spec) and the spec's own.
+    fn alarm_names(&self, plan: &Plan, deployment: Option<&Deployment>) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        if plan.alarms.deployment_group
+            && let Some(found) = deployment
+            && found.alarms.enabled
+        {
+            names.extend(found.alarms.names.iter().cloned());
+        }
+        for name in &plan.alarms.names {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+}
+
+/// Where the checks go this invocation.
+struct Aim<P> {
+    base: Url,
+    probe: Option<P>,
+}
+
+/// The listener a hook probes unless the spec says otherwise: the test
+/// listener until production has moved.
+fn default_listener(hook: Hook) -> ListenerChoice {
+    match hook {
+        Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic => ListenerChoice::Test,
+        Hook::AfterAllowTraffic => ListenerChoice::Production,
+    }
+}
+
+/// What discovery found, once per invocation.
+fn log_deployment(found: &Deployment) {
+    let (listener, url) = found
+        .endpoint
+        .as_ref()
+        .map(|e| {
+            (
+                e.listener.to_string(),
+                format!("{}://{}:{}", e.scheme, e.dns_name, e.port),
+            )
+        })
+        .unwrap_or_default();
+    info!(
+        application = %found.application,
+        deployment_group = %found.group,
+        cluster = %found.cluster,
+        service = %found.service,
+        green_task_set = %found.green_task_set,
+        green_target_group = %found.green_target_group,
+        listener = %listener,
+        url = %url,
+        alarms = %found.alarms.names.join(", "),
+        "deployment discovered"
+    );
 }
 
 /// One structured line per check result.
@@ -277,10 +490,11 @@ mod tests {
     use reqwest::header::{HeaderMap, HeaderValue};
 
     use super::*;
+    use crate::cloud::fake::FakeCloud;
     use crate::probe::{ProbeError, ProbeRequest, ProbeResponse};
     use crate::report::ReportError;
 
-    const SPEC: &str = r#"{"target":{"url":"http://127.0.0.1:9"},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200},{"json":{"path":"$.status","equals":"ok"}}]}]}"#;
+    const SPEC: &str = r#"{"target":{"url":"http://127.0.0.1:9"},"readiness":{"enabled":false},"alarms":{"deployment_group":false},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200},{"json":{"path":"$.status","equals":"ok"}}]}]}"#;
 
     /// Answers every request with `status` and `{"status":"ok"}`.
     struct Green(u16);
@@ -296,6 +510,10 @@ mod tests {
                 truncated: false,
                 duration: Duration::from_millis(3),
             })
+        }
+
+        fn pinned(&self, _: &str, _: &[std::net::SocketAddr]) -> Result<Self, String> {
+            Ok(Green(self.0))
         }
     }
 
@@ -321,7 +539,7 @@ mod tests {
         vars: &[(&str, &str)],
         green: u16,
         reporter: Recorder,
-    ) -> HookRunner<Green, Recorder> {
+    ) -> HookRunner<Green, Recorder, FakeCloud> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -333,6 +551,7 @@ mod tests {
             settings,
             Green(green),
             reporter,
+            FakeCloud::ready(),
         )
     }
 

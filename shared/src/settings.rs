@@ -48,10 +48,10 @@ impl Settings {
         let report_margin = match var(REPORT_MARGIN_VAR) {
             None => DEFAULT_REPORT_MARGIN,
             Some(text) => match text.trim().parse::<u64>() {
-                Ok(ms) if (100..=60_000).contains(&ms) => Duration::from_millis(ms),
+                Ok(ms) if (1000..=60_000).contains(&ms) => Duration::from_millis(ms),
                 _ => {
                     problems.push(format!(
-                        "{REPORT_MARGIN_VAR}: expected milliseconds in 100..=60000, got {text:?}"
+                        "{REPORT_MARGIN_VAR}: expected milliseconds in 1000..=60000, got {text:?}"
                     ));
                     DEFAULT_REPORT_MARGIN
                 }

@@ -15,8 +15,19 @@ use crate::hook::Hook;
 #[serde(deny_unknown_fields)]
 #[schemars(title = "greenlight check spec")]
 pub struct Spec {
-    /// Where the checks send their requests.
+    /// Where the checks send their requests (default: the listener found from
+    /// the deployment).
+    #[serde(default)]
     pub target: TargetSpec,
+    /// Waiting for green to be ready before any probe.
+    #[serde(default)]
+    pub readiness: ReadinessSpec,
+    /// CloudWatch alarms that fail the hook when in ALARM.
+    #[serde(default)]
+    pub alarms: AlarmsSpec,
+    /// Watching alarms and metrics for a while after production moved
+    /// (AfterAllowTraffic only).
+    pub bake: Option<BakeSpec>,
     /// How many checks may run at the same time (1..=64).
     #[serde(default = "default_concurrency")]
     #[schemars(range(min = 1, max = 64))]
@@ -34,13 +45,136 @@ fn default_concurrency() -> u32 {
 }
 
 /// The service under test.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSpec {
-    /// Base URL of the green task set, e.g. the load balancer's test listener:
-    /// `http://my-alb-123.eu-west-1.elb.amazonaws.com:8080`. Check paths are
-    /// appended to it.
-    pub url: String,
+    /// Base URL of green. Leave it out to use the deployment's listener:
+    /// the test listener for AfterAllowTestTraffic and BeforeAllowTraffic, the
+    /// production listener for AfterAllowTraffic. Check paths are appended.
+    pub url: Option<String>,
+    /// Which listener of the deployment to probe, overriding the hook's
+    /// default (`test` or `production`). Ignored when `url` is given.
+    pub listener: Option<ListenerChoice>,
+    /// Host name for the `Host` header, TLS SNI and certificate check, while
+    /// the connection still goes to the load balancer's (or `url`'s) address,
+    /// e.g. the name the certificate on the listener is issued for.
+    pub host: Option<String>,
+    /// Addresses to connect to instead of resolving a name, like curl's
+    /// `--resolve`: `{"internal-alb-1.eu-west-1.elb.amazonaws.com": "10.0.3.7"}`.
+    /// For private DNS setups.
+    #[serde(default)]
+    pub resolve: BTreeMap<String, String>,
+    /// Extra trust anchors (PEM certificates) for a private CA, added to the
+    /// system roots. TLS verification cannot be turned off.
+    pub ca_pem: Option<String>,
+}
+
+/// A listener of the deployment group's target group pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenerChoice {
+    /// The test traffic route.
+    Test,
+    /// The production traffic route.
+    Production,
+}
+
+/// Wait until green is ready: its task set steady with every task running,
+/// and every target of its target group healthy. An ALB with no healthy target
+/// fails open, so probing before then proves nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessSpec {
+    /// Wait for readiness (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Give up after this many milliseconds (default 300000, and never past
+    /// the hook's deadline).
+    pub timeout_ms: Option<u64>,
+    /// Longest pause between polls in milliseconds (default 10000; polls
+    /// start at 1000 and back off).
+    pub interval_ms: Option<u64>,
+}
+
+impl Default for ReadinessSpec {
+    fn default() -> Self {
+        ReadinessSpec {
+            enabled: true,
+            timeout_ms: None,
+            interval_ms: None,
+        }
+    }
+}
+
+/// CloudWatch alarms checked after the HTTP checks (and during a bake).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmsSpec {
+    /// Also watch the alarms of the deployment group's alarm configuration
+    /// (default true).
+    #[serde(default = "yes")]
+    pub deployment_group: bool,
+    /// More alarm names to watch.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Fail when an alarm's state cannot be read (missing alarm, API error).
+    /// Default true: doubt means Failed.
+    #[serde(default = "yes")]
+    pub fail_if_unreadable: bool,
+}
+
+impl Default for AlarmsSpec {
+    fn default() -> Self {
+        AlarmsSpec {
+            deployment_group: true,
+            names: Vec::new(),
+            fail_if_unreadable: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Watch alarms and metric thresholds for a while, failing at the first
+/// breach. Runs in AfterAllowTraffic only, once production is on green.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BakeSpec {
+    /// How long to watch, in milliseconds; must fit in the hook's time.
+    pub duration_ms: u64,
+    /// Pause between looks, in milliseconds (default 10000).
+    pub interval_ms: Option<u64>,
+    /// Metric thresholds.
+    #[serde(default)]
+    pub metrics: Vec<MetricGateSpec>,
+}
+
+/// A CloudWatch metric that must stay within a threshold.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricGateSpec {
+    /// Name for logs and the verdict (default: the metric name).
+    pub name: Option<String>,
+    /// Namespace (default `AWS/ApplicationELB`).
+    pub namespace: Option<String>,
+    /// Metric name, e.g. `HTTPCode_Target_5XX_Count` or `TargetResponseTime`.
+    pub metric: String,
+    /// Statistic: `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount` or a
+    /// percentile such as `p99`.
+    pub stat: String,
+    /// Aggregation period in seconds (default 60).
+    pub period_s: Option<u32>,
+    /// Dimensions. `{green_target_group}` and `{load_balancer}` in a value
+    /// are replaced by the green target group's and the load balancer's
+    /// dimension values. Default for `AWS/ApplicationELB`:
+    /// `{"TargetGroup": "{green_target_group}", "LoadBalancer": "{load_balancer}"}`.
+    pub dimensions: Option<BTreeMap<String, String>>,
+    /// Breach when the value is greater than this.
+    pub greater_than: Option<f64>,
+    /// Breach when the value is less than this.
+    pub less_than: Option<f64>,
 }
 
 /// Defaults for every check.
@@ -87,7 +221,7 @@ fn default_path() -> String {
 }
 
 /// A request header value.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(
     untagged,
     expecting = "a header value: a string, or {\"value\": \"...\", \"secret\": true}"
@@ -100,7 +234,7 @@ pub enum HeaderValueSpec {
 }
 
 /// A header value with options.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DetailedHeaderValue {
     /// The header value.
@@ -108,6 +242,23 @@ pub struct DetailedHeaderValue {
     /// Never log this value (a misspelt key is an error, not a leak).
     #[serde(default)]
     pub secret: bool,
+}
+
+/// Header values may be secrets: `Debug` never shows them.
+impl std::fmt::Debug for HeaderValueSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeaderValueSpec(<not shown>)")
+    }
+}
+
+impl std::fmt::Debug for DetailedHeaderValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DetailedHeaderValue {{ value: <not shown>, secret: {} }}",
+            self.secret
+        )
+    }
 }
 
 /// How often a check is tried before it fails.
@@ -133,12 +284,23 @@ impl RetrySpec {
             return self.clone();
         };
         RetrySpec {
-            attempts: self.attempts.or(d.attempts),
+            // A window of its own without attempts means "as many as fit".
+            attempts: if self.within_ms.is_some() {
+                self.attempts
+            } else {
+                self.attempts.or(d.attempts)
+            },
             interval_ms: self.interval_ms.or(d.interval_ms),
             within_ms: self.within_ms.or(d.within_ms),
             consecutive_passes: self.consecutive_passes.or(d.consecutive_passes),
         }
     }
+}
+
+/// Keeps an explicit `null` as `Some(Value::Null)`, so that it can be
+/// asserted, unlike a missing key.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// One assertion on the response. Exactly one key.
@@ -169,12 +331,17 @@ pub enum StatusSpec {
     /// One of these codes.
     OneOf(Vec<i64>),
     /// A range, both ends included.
-    Range {
-        /// Lowest accepted code.
-        min: i64,
-        /// Highest accepted code.
-        max: i64,
-    },
+    Range(StatusRange),
+}
+
+/// A range of status codes, both ends included.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRange {
+    /// Lowest accepted code.
+    pub min: i64,
+    /// Highest accepted code.
+    pub max: i64,
 }
 
 /// An assertion on a response header. Give `name` and exactly one predicate.
@@ -212,7 +379,9 @@ pub struct TextAssertSpec {
 pub struct JsonAssertSpec {
     /// JSONPath query (RFC 9535), e.g. `$.status` or `$.checks[0].ok`.
     pub path: String,
-    /// The value equals this JSON value.
+    /// The value equals this JSON value (`null` included).
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Value")]
     pub equals: Option<Value>,
     /// The value is present (`true`) or absent (`false`).
     pub exists: Option<bool>,

@@ -1,35 +1,35 @@
-//! A local stand-in for the one CodeDeploy API no emulator serves:
-//! `PutLifecycleEventHookExecutionStatus` (AWS JSON 1.1). It records every
-//! call, answers like CodeDeploy (including "already completed" for a second
-//! status on the same execution), and can be told to fail first.
+//! The one CodeDeploy API no emulator serves:
+//! `PutLifecycleEventHookExecutionStatus` (AWS JSON 1.1). [`Ledger`] answers
+//! it like CodeDeploy (including "already completed" for a second status on
+//! the same execution) and records every call; the [`AwsFront`] serves it, and
+//! can be told to fail first. [`CodeDeployStandIn`] is that front without
+//! moto behind it, for the demo and the tests that need nothing else.
 
-use std::collections::{HashSet, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{ServerHandle, bind, serve};
+use crate::aws_front::{AwsFront, Reply, json_error, json_reply};
 
-/// An injected answer, used once, in order, before normal service resumes.
+/// The operation a hook reports its verdict with.
+pub const PUT_STATUS: &str = "PutLifecycleEventHookExecutionStatus";
+
+/// An injected answer (see [`AwsFront::fail`] and [`AwsFront::fail_next`]),
+/// in the protocol of the service called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// HTTP 400 `ThrottlingException`.
+    /// HTTP 400 `ThrottlingException` (awsQuery: `Throttling`).
     Throttle,
     /// HTTP 500 `InternalFailure`.
     ServerError,
     /// HTTP 400 `LifecycleEventAlreadyCompletedException`.
     AlreadyCompleted,
-    /// HTTP 400 `AccessDeniedException`.
+    /// HTTP 400 `AccessDeniedException` (awsQuery and CBOR: HTTP 403,
+    /// `AccessDenied`).
     AccessDenied,
-    /// No answer at all for this long.
+    /// No answer at all for this long, then the normal one.
     Stall(Duration),
 }
 
@@ -55,166 +55,118 @@ impl StatusCall {
     }
 }
 
+/// What CodeDeploy remembers of lifecycle statuses: every call, and which
+/// executions have completed.
 #[derive(Debug, Default)]
-struct Inner {
-    faults: VecDeque<Fault>,
+pub(crate) struct Ledger {
     calls: Vec<StatusCall>,
     completed: HashSet<String>,
 }
 
-/// The stand-in. Dropping it stops the server.
-#[derive(Debug)]
-pub struct CodeDeployStandIn {
-    addr: SocketAddr,
-    inner: Arc<Mutex<Inner>>,
-    _server: ServerHandle,
+/// The fields of a status call, as sent.
+struct StatusRequest {
+    deployment_id: String,
+    execution_id: String,
+    status: String,
 }
+
+impl StatusRequest {
+    fn parse(body: &[u8]) -> Self {
+        let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let field = |name: &str| {
+            request
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        StatusRequest {
+            deployment_id: field("deploymentId"),
+            execution_id: field("lifecycleEventHookExecutionId"),
+            status: field("status"),
+        }
+    }
+}
+
+impl Ledger {
+    /// CodeDeploy's answer to a status call no fault pre-empted.
+    pub(crate) fn answer(&mut self, body: &[u8]) -> Reply {
+        let request = StatusRequest::parse(body);
+        if request.status != "Succeeded" && request.status != "Failed" {
+            json_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidLifecycleEventHookExecutionStatusException",
+                "status must be Succeeded or Failed",
+            )
+        } else if self.completed.contains(&request.execution_id) {
+            json_error(
+                StatusCode::BAD_REQUEST,
+                "LifecycleEventAlreadyCompletedException",
+                "The lifecycle event has already completed",
+            )
+        } else {
+            let body = json!({"lifecycleEventHookExecutionId": request.execution_id});
+            self.completed.insert(request.execution_id);
+            json_reply(StatusCode::OK, &body)
+        }
+    }
+
+    /// Records a status call and the HTTP status it was answered with.
+    pub(crate) fn record(&mut self, body: &[u8], answered: u16, at: Instant) {
+        let request = StatusRequest::parse(body);
+        self.calls.push(StatusCall {
+            deployment_id: request.deployment_id,
+            execution_id: request.execution_id,
+            status: request.status,
+            answered,
+            at,
+        });
+    }
+
+    /// Every call so far.
+    pub(crate) fn calls(&self) -> &[StatusCall] {
+        &self.calls
+    }
+}
+
+/// A local CodeDeploy endpoint serving only status calls: an [`AwsFront`]
+/// without moto. Dropping it stops the server.
+#[derive(Debug)]
+pub struct CodeDeployStandIn(AwsFront);
 
 impl CodeDeployStandIn {
     /// Starts the stand-in on an ephemeral loopback port.
     pub async fn start() -> Self {
-        Self::start_on("127.0.0.1:0").await
+        CodeDeployStandIn(AwsFront::start(None).await)
     }
 
     /// Starts the stand-in on `addr`.
     pub async fn start_on(addr: &str) -> Self {
-        let inner = Arc::new(Mutex::new(Inner::default()));
-        let router = Router::new()
-            .route("/", post(handle))
-            .with_state(inner.clone());
-        let (listener, addr) = bind(addr).await;
-        CodeDeployStandIn {
-            addr,
-            inner,
-            _server: serve(listener, router),
-        }
+        CodeDeployStandIn(AwsFront::start_on(addr, None).await)
     }
 
     /// The endpoint URL, for `AWS_ENDPOINT_URL_CODEDEPLOY`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.url()
     }
 
     /// Answers the next calls with these faults, in order.
     pub fn inject(&self, faults: &[Fault]) {
-        self.inner
-            .lock()
-            .expect("lock")
-            .faults
-            .extend(faults.iter().copied());
+        self.0.inject(faults);
     }
 
     /// Every call so far.
     pub fn calls(&self) -> Vec<StatusCall> {
-        self.inner.lock().expect("lock").calls.clone()
+        self.0.status_calls()
     }
 
     /// The calls CodeDeploy took (HTTP 200).
     pub fn accepted(&self) -> Vec<StatusCall> {
-        self.calls()
-            .into_iter()
-            .filter(StatusCall::accepted)
-            .collect()
+        self.0.accepted()
     }
-}
 
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    let body = json!({"__type": kind, "message": message}).to_string();
-    (
-        status,
-        [
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amzn-errortype", kind),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-async fn handle(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if target != "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus" {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
-            &format!("not served here: {target}"),
-        );
-    }
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let field = |name: &str| {
-        request
-            .get(name)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let (deployment_id, execution_id, status) = (
-        field("deploymentId"),
-        field("lifecycleEventHookExecutionId"),
-        field("status"),
-    );
-    let fault = inner.lock().expect("lock").faults.pop_front();
-    if let Some(Fault::Stall(duration)) = fault {
-        tokio::time::sleep(duration).await;
-    }
-    {
-        let mut inner = inner.lock().expect("lock");
-        let response = match fault {
-            Some(Fault::Throttle) => error(
-                StatusCode::BAD_REQUEST,
-                "ThrottlingException",
-                "Rate exceeded",
-            ),
-            Some(Fault::ServerError) => error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalFailure",
-                "internal error",
-            ),
-            Some(Fault::AlreadyCompleted) => error(
-                StatusCode::BAD_REQUEST,
-                "LifecycleEventAlreadyCompletedException",
-                "The lifecycle event has already completed",
-            ),
-            Some(Fault::AccessDenied) => error(
-                StatusCode::BAD_REQUEST,
-                "AccessDeniedException",
-                "not authorized to perform: codedeploy:PutLifecycleEventHookExecutionStatus",
-            ),
-            Some(Fault::Stall(_)) | None if status != "Succeeded" && status != "Failed" => error(
-                StatusCode::BAD_REQUEST,
-                "InvalidLifecycleEventHookExecutionStatusException",
-                "status must be Succeeded or Failed",
-            ),
-            Some(Fault::Stall(_)) | None if inner.completed.contains(&execution_id) => error(
-                StatusCode::BAD_REQUEST,
-                "LifecycleEventAlreadyCompletedException",
-                "The lifecycle event has already completed",
-            ),
-            Some(Fault::Stall(_)) | None => {
-                inner.completed.insert(execution_id.clone());
-                let body = json!({"lifecycleEventHookExecutionId": execution_id}).to_string();
-                (
-                    StatusCode::OK,
-                    [("content-type", "application/x-amz-json-1.1")],
-                    body,
-                )
-                    .into_response()
-            }
-        };
-        inner.calls.push(StatusCall {
-            deployment_id,
-            execution_id,
-            status,
-            answered: response.status().as_u16(),
-            at: Instant::now(),
-        });
-        response
+    /// The front behind the stand-in.
+    pub fn front(&self) -> &AwsFront {
+        &self.0
     }
 }

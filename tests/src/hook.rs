@@ -12,7 +12,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use crate::codedeploy::{CodeDeployStandIn, Fault, StatusCall};
+use crate::aws_front::{ApiCall, AwsFront};
+use crate::codedeploy::{Fault, StatusCall};
 use crate::runtime_api::{Answer, RuntimeApi};
 
 /// The hook binaries, in lifecycle order.
@@ -116,13 +117,14 @@ pub struct HookProcess {
 }
 
 impl HookProcess {
-    /// Starts `hook` (a name from [`HOOKS`]) with the Lambda environment plus
-    /// `env`; nothing from the test's own environment leaks in.
+    /// Starts `hook` (a name from [`HOOKS`]) with the Lambda environment, every
+    /// AWS endpoint pointed at `front`, plus `env`; nothing from the test's own
+    /// environment leaks in.
     pub fn start(
         build: Build,
         hook: &str,
         runtime: &RuntimeApi,
-        codedeploy: &CodeDeployStandIn,
+        front: &AwsFront,
         env: &[(&str, String)],
     ) -> Self {
         let binary = build.dir().join(hook);
@@ -138,7 +140,7 @@ impl HookProcess {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_ENDPOINT_URL_CODEDEPLOY", codedeploy.url())
+            .envs(front.endpoint_env())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -197,8 +199,10 @@ pub struct Run {
     pub answered_after: Duration,
     /// The invocation's timeout (deadline minus start).
     pub timeout: Duration,
-    /// Every status call CodeDeploy received.
+    /// Every status call CodeDeploy received during this run.
     pub calls: Vec<StatusCall>,
+    /// Every AWS API call the front received during this run, in order.
+    pub api_calls: Vec<ApiCall>,
     /// When the invocation started.
     pub started: Instant,
     /// Every line the process printed.
@@ -257,6 +261,9 @@ pub struct Invocation {
     pub faults: Vec<Fault>,
     /// Which build of the binary.
     pub build: Build,
+    /// The AWS endpoint (with moto and a staged deployment behind it); `None`
+    /// starts a front without moto, which serves status calls alone.
+    pub front: Option<Arc<AwsFront>>,
 }
 
 impl Invocation {
@@ -272,7 +279,14 @@ impl Invocation {
             ],
             faults: Vec::new(),
             build: Build::Standard,
+            front: None,
         }
+    }
+
+    /// Points the hook's AWS SDK at `front`.
+    pub fn with_front(mut self, front: Arc<AwsFront>) -> Self {
+        self.front = Some(front);
+        self
     }
 
     /// Sets an environment variable for the hook.
@@ -293,9 +307,14 @@ impl Invocation {
     /// has not answered by then never will in Lambda either).
     pub async fn run(self) -> Run {
         let runtime = RuntimeApi::start().await;
-        let codedeploy = CodeDeployStandIn::start().await;
-        codedeploy.inject(&self.faults);
-        let process = HookProcess::start(self.build, &self.hook, &runtime, &codedeploy, &self.env);
+        let front = match self.front {
+            Some(front) => front,
+            None => Arc::new(AwsFront::start(None).await),
+        };
+        front.inject(&self.faults);
+        // A shared front has calls from earlier runs: report this run's only.
+        let (statuses_before, calls_before) = (front.status_calls().len(), front.api_calls().len());
+        let process = HookProcess::start(self.build, &self.hook, &runtime, &front, &self.env);
         let started = Instant::now();
         let request_id = runtime.enqueue(self.event, self.timeout);
         let answer = runtime
@@ -307,7 +326,8 @@ impl Invocation {
             answer,
             answered_after,
             timeout: self.timeout,
-            calls: codedeploy.calls(),
+            calls: front.status_calls().split_off(statuses_before),
+            api_calls: front.api_calls().split_off(calls_before),
             started,
             logs,
         }

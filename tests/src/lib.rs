@@ -3,15 +3,26 @@
 //!
 //! - [`runtime_api::RuntimeApi`]: a local Lambda Runtime API that hands the real
 //!   hook binary an event, with a deadline, and collects its answer.
-//! - [`codedeploy::CodeDeployStandIn`]: a local CodeDeploy endpoint that records
-//!   every `PutLifecycleEventHookExecutionStatus` call and can inject faults.
+//! - [`aws_front::AwsFront`]: the one local endpoint for every AWS API a hook
+//!   calls. It records each call and `PutLifecycleEventHookExecutionStatus`,
+//!   injects faults, serves what moto lacks, patches the states moto cannot
+//!   stage, and forwards the rest to moto.
+//! - [`moto::MotoServer`]: moto's AWS emulator, one process per test.
+//! - [`fixture::EcsBlueGreen`]: an ECS blue/green deployment set up in moto
+//!   (and in the front) with the Rust SDK.
+//! - [`codedeploy::CodeDeployStandIn`]: the front without moto, for status
+//!   calls alone.
 //! - [`green::GreenService`]: a local HTTP server playing the green task set.
 //! - [`hook::HookProcess`]: runs a compiled hook binary against them.
 
+pub mod aws_front;
 pub mod codedeploy;
+pub mod fixture;
 pub mod green;
 pub mod hook;
+pub mod moto;
 pub mod runtime_api;
+pub mod tls;
 
 use std::net::SocketAddr;
 

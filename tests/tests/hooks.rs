@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 fn spec(url: &str, asserts: Value, retry: Value) -> String {
     json!({
         "target": {"url": url},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
         "checks": [{
             "name": "health",
             "path": "/health",
@@ -301,6 +303,8 @@ async fn connection_refused_fails() {
 async fn invalid_spec_fails_with_the_reason() {
     let spec = json!({
         "target": {"url": "http://127.0.0.1:1"},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
         "checks": [{"name": "health", "assert": [{"status": 9999}]}]
     })
     .to_string();
@@ -474,6 +478,8 @@ async fn secret_header_values_never_reach_the_logs() {
     let green = GreenService::start(Behaviour::Healthy).await;
     let spec = json!({
         "target": {"url": green.url()},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
         "checks": [{
             "name": "echo",
             "path": "/echo",
@@ -514,6 +520,8 @@ async fn checks_run_concurrently_and_only_in_their_hooks() {
     let check = |name: &str, hooks: Value| json!({"name": name, "path": "/health", "hooks": hooks, "retry": {"attempts": 1}, "assert": [{"status": 200}]});
     let spec = json!({
         "target": {"url": green.url()},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
         "checks": [
             check("a", json!(["AfterAllowTestTraffic", "AfterAllowTraffic"])),
             check("b", json!(["AfterAllowTestTraffic"])),
@@ -546,6 +554,8 @@ async fn a_hook_with_no_checks_fails() {
     let green = GreenService::start(Behaviour::Healthy).await;
     let spec = json!({
         "target": {"url": green.url()},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
         "checks": [{"name": "only-prod", "hooks": ["AfterAllowTraffic"], "assert": [{"status": 200}]}]
     })
     .to_string();
@@ -566,6 +576,8 @@ async fn a_panic_in_an_abort_on_panic_build_still_reports_failed() {
     let green = GreenService::start(Behaviour::Healthy).await;
     let spec = json!({
         "target": {"url": green.url()},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
         "checks": [
             {"name": "health", "path": "/health", "assert": [{"status": 200}]},
             {"name": "greenlight-fault-injection-panic", "path": "/health", "assert": [{"status": 200}]}

@@ -43,6 +43,9 @@ async fn main() -> Result<(), String> {
     )
     .map_err(|e| format!("{}: {e}", spec_path.display()))?;
     spec["target"]["url"] = Value::String(green.url());
+    // No AWS here: no deployment to discover, so no readiness wait or group alarms.
+    spec["readiness"] = serde_json::json!({"enabled": false});
+    spec["alarms"] = serde_json::json!({"deployment_group": false});
     // Demo pace: the sample spec waits up to a minute for health to settle.
     spec["checks"][0]["retry"] =
         serde_json::json!({"attempts": 2, "interval_ms": 500, "consecutive_passes": 1});

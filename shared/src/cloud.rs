@@ -1,0 +1,233 @@
+//! The AWS ports: the few reads greenlight makes of CodeDeploy, ELBv2, ECS and
+//! CloudWatch, as small traits returning plain values. The SDK adapter is in
+//! `cloud/sdk.rs`; tests use fakes or the real SDK against a local emulator.
+
+#[cfg(test)]
+pub(crate) mod fake;
+pub mod sdk;
+
+use std::future::Future;
+use std::time::Duration;
+
+/// An AWS read failed: which API, and what AWS said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{api} failed: {message}")]
+pub struct AwsError {
+    /// IAM-style action name, e.g. `codedeploy:GetDeploymentGroup`.
+    pub api: &'static str,
+    /// The error code and message.
+    pub message: String,
+}
+
+impl AwsError {
+    /// An error for `api` with `message`.
+    pub fn new(api: &'static str, message: impl Into<String>) -> Self {
+        AwsError {
+            api,
+            message: message.into(),
+        }
+    }
+}
+
+/// What `GetDeployment` tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeploymentInfo {
+    /// CodeDeploy application.
+    pub application: String,
+    /// Deployment group.
+    pub group: String,
+    /// `ECS`, `Lambda` or `Server`.
+    pub compute_platform: Option<String>,
+}
+
+/// What `GetDeploymentGroup` tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeploymentGroupInfo {
+    /// `ECS`, `Lambda` or `Server`.
+    pub compute_platform: Option<String>,
+    /// (cluster, service) pairs.
+    pub ecs_services: Vec<(String, String)>,
+    /// The blue/green target group pairs with their listeners.
+    pub target_group_pairs: Vec<TargetGroupPair>,
+    /// The group's alarm configuration.
+    pub alarms: AlarmConfiguration,
+}
+
+/// A target group pair of an ECS deployment group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetGroupPair {
+    /// The two target group names.
+    pub target_groups: Vec<String>,
+    /// Production listener ARNs.
+    pub prod_listeners: Vec<String>,
+    /// Test listener ARNs.
+    pub test_listeners: Vec<String>,
+}
+
+/// A deployment group's alarms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlarmConfiguration {
+    /// Whether CodeDeploy itself watches them.
+    pub enabled: bool,
+    /// Whether CodeDeploy goes on when it cannot read them.
+    pub ignore_poll_alarm_failure: bool,
+    /// Alarm names.
+    pub names: Vec<String>,
+}
+
+/// An ECS task set of the deployment, as CodeDeploy sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploymentTaskSet {
+    /// Task set ID.
+    pub identifier: String,
+    /// `Blue` or `Green`.
+    pub label: Option<String>,
+    /// Its target group's name.
+    pub target_group: Option<String>,
+    /// Share of production traffic, percent.
+    pub traffic_weight: f64,
+}
+
+/// An ELBv2 listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listener {
+    /// Port.
+    pub port: u16,
+    /// `HTTP`, `HTTPS`, …
+    pub protocol: String,
+    /// Its load balancer.
+    pub load_balancer_arn: String,
+}
+
+/// An ELBv2 load balancer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadBalancer {
+    /// Public or private DNS name.
+    pub dns_name: String,
+    /// `internet-facing` or `internal`.
+    pub scheme: Option<String>,
+}
+
+/// One target's health in a target group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetHealth {
+    /// Target ID (IP or instance).
+    pub id: String,
+    /// Target port.
+    pub port: Option<i32>,
+    /// `healthy`, `unhealthy`, `initial`, `draining`, `unused`, `unavailable`.
+    pub state: String,
+    /// Reason code, e.g. `Target.FailedHealthChecks`.
+    pub reason: Option<String>,
+}
+
+/// An ECS task set's progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskSetState {
+    /// `ACTIVE`, `PRIMARY` or `DRAINING`.
+    pub status: Option<String>,
+    /// `STEADY_STATE` or `STABILIZING`.
+    pub stability: Option<String>,
+    /// Tasks wanted.
+    pub desired: i64,
+    /// Tasks running.
+    pub running: i64,
+    /// Tasks pending.
+    pub pending: i64,
+}
+
+/// A CloudWatch alarm's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlarmState {
+    /// Alarm name.
+    pub name: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    /// Why, as CloudWatch says.
+    pub reason: Option<String>,
+}
+
+/// A CloudWatch metric statistic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricQuery {
+    /// Namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric: String,
+    /// Statistic (`Sum`, `p99`…).
+    pub stat: String,
+    /// Period in seconds.
+    pub period_s: u32,
+    /// Dimensions.
+    pub dimensions: Vec<(String, String)>,
+}
+
+/// CodeDeploy reads.
+pub trait DeploymentReads: Send + Sync {
+    /// `GetDeployment`.
+    fn deployment(
+        &self,
+        deployment_id: &str,
+    ) -> impl Future<Output = Result<DeploymentInfo, AwsError>> + Send;
+    /// `GetDeploymentGroup`.
+    fn deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> impl Future<Output = Result<DeploymentGroupInfo, AwsError>> + Send;
+    /// `ListDeploymentTargets` + `BatchGetDeploymentTargets`: the ECS task sets.
+    fn task_sets(
+        &self,
+        deployment_id: &str,
+    ) -> impl Future<Output = Result<Vec<DeploymentTaskSet>, AwsError>> + Send;
+}
+
+/// ELBv2 reads.
+pub trait BalancerReads: Send + Sync {
+    /// `DescribeListeners` for one listener.
+    fn listener(&self, arn: &str) -> impl Future<Output = Result<Listener, AwsError>> + Send;
+    /// `DescribeLoadBalancers` for one load balancer.
+    fn load_balancer(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<LoadBalancer, AwsError>> + Send;
+    /// `DescribeTargetGroups` by name: the ARN.
+    fn target_group_arn(&self, name: &str)
+    -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// `DescribeTargetHealth`.
+    fn target_health(
+        &self,
+        target_group_arn: &str,
+    ) -> impl Future<Output = Result<Vec<TargetHealth>, AwsError>> + Send;
+}
+
+/// ECS reads.
+pub trait TaskSetReads: Send + Sync {
+    /// `DescribeTaskSets` for one task set.
+    fn task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+    ) -> impl Future<Output = Result<TaskSetState, AwsError>> + Send;
+}
+
+/// CloudWatch reads.
+pub trait MetricReads: Send + Sync {
+    /// `DescribeAlarms` (metric and composite) by name; unknown names are absent.
+    fn alarms(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<AlarmState>, AwsError>> + Send;
+    /// `GetMetricData`: the latest value within `window`, if any.
+    fn latest(
+        &self,
+        query: &MetricQuery,
+        window: Duration,
+    ) -> impl Future<Output = Result<Option<f64>, AwsError>> + Send;
+}
+
+/// All the AWS reads, as one bound.
+pub trait Cloud: DeploymentReads + BalancerReads + TaskSetReads + MetricReads {}
+
+impl<T: DeploymentReads + BalancerReads + TaskSetReads + MetricReads> Cloud for T {}

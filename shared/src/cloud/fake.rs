@@ -1,0 +1,282 @@
+//! A scriptable in-memory AWS for unit tests.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::{
+    AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
+    DeploymentReads, DeploymentTaskSet, Listener, LoadBalancer, MetricQuery, MetricReads,
+    TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+};
+use crate::discovery::{Deployment, Endpoint};
+use crate::spec::ListenerChoice;
+
+#[derive(Debug, Default)]
+struct State {
+    platform: String,
+    test_listeners: Vec<String>,
+    task_set: TaskSetState,
+    targets: Vec<TargetHealth>,
+    heal_after: Option<u32>,
+    health_polls: u32,
+    alarms: HashMap<String, String>,
+    alarm_after: Option<(String, u32)>,
+    alarm_looks: u32,
+    metrics: HashMap<String, Vec<Option<f64>>>,
+    failing: Vec<String>,
+    calls: Vec<&'static str>,
+}
+
+/// An ECS blue/green deployment `d-1` (app `app`, group `group`, cluster
+/// `cluster`, service `svc`, green task set `ts-green` on target group
+/// `green`, test listener :8080, production listener :80).
+#[derive(Debug)]
+pub(crate) struct FakeCloud(Mutex<State>);
+
+impl FakeCloud {
+    /// Everything steady and healthy.
+    pub(crate) fn ready() -> Self {
+        FakeCloud(Mutex::new(State {
+            platform: "ECS".to_owned(),
+            test_listeners: vec!["arn:listener/test".to_owned()],
+            task_set: TaskSetState {
+                status: Some("ACTIVE".to_owned()),
+                stability: Some("STEADY_STATE".to_owned()),
+                desired: 2,
+                running: 2,
+                pending: 0,
+            },
+            targets: vec![target("10.0.1.5", "healthy", None)],
+            ..State::default()
+        }))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().expect("fake cloud lock")
+    }
+
+    /// The deployment as discovery should find it (test listener).
+    pub(crate) fn deployment(&self) -> Deployment {
+        Deployment {
+            application: "app".to_owned(),
+            group: "group".to_owned(),
+            cluster: "cluster".to_owned(),
+            service: "svc".to_owned(),
+            green_task_set: "ts-green".to_owned(),
+            green_target_group: "green".to_owned(),
+            green_target_group_arn:
+                "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/abc".to_owned(),
+            endpoint: Some(Endpoint {
+                listener: ListenerChoice::Test,
+                listener_arn: "arn:listener/test".to_owned(),
+                scheme: "http",
+                port: 8080,
+                load_balancer_arn:
+                    "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/alb/123".to_owned(),
+                dns_name: "alb-123.us-east-1.elb.amazonaws.com".to_owned(),
+            }),
+            alarms: AlarmConfiguration {
+                enabled: true,
+                ignore_poll_alarm_failure: false,
+                names: vec!["group-alarm".to_owned()],
+            },
+        }
+    }
+
+    pub(crate) fn set_platform(&self, platform: &str) {
+        self.state().platform = platform.to_owned();
+    }
+
+    pub(crate) fn remove_test_listener(&self) {
+        self.state().test_listeners.clear();
+    }
+
+    pub(crate) fn set_task_set(&self, task_set: TaskSetState) {
+        self.state().task_set = task_set;
+    }
+
+    pub(crate) fn set_targets(&self, targets: Vec<(&str, &str, Option<&str>)>) {
+        self.state().targets = targets
+            .into_iter()
+            .map(|(id, state, reason)| target(id, state, reason))
+            .collect();
+    }
+
+    /// Targets turn healthy from the `polls`+1-th health read on.
+    pub(crate) fn heal_after(&self, polls: u32) {
+        self.state().heal_after = Some(polls);
+    }
+
+    /// Every call of `api` fails with AccessDenied.
+    pub(crate) fn fail(&self, api: &str) {
+        self.state().failing.push(api.to_owned());
+    }
+
+    pub(crate) fn set_alarm(&self, name: &str, state: &str) {
+        self.state()
+            .alarms
+            .insert(name.to_owned(), state.to_owned());
+    }
+
+    /// `name` goes into ALARM from the `looks`+1-th alarm read on.
+    pub(crate) fn alarm_after(&self, name: &str, looks: u32) {
+        self.state().alarm_after = Some((name.to_owned(), looks));
+    }
+
+    /// Successive values of a metric (the last one repeats).
+    pub(crate) fn set_metric(&self, metric: &str, values: Vec<Option<f64>>) {
+        self.state().metrics.insert(metric.to_owned(), values);
+    }
+
+    /// The APIs called, in order.
+    pub(crate) fn calls(&self) -> Vec<&'static str> {
+        self.state().calls.clone()
+    }
+
+    fn call(&self, api: &'static str) -> Result<(), AwsError> {
+        let mut state = self.state();
+        state.calls.push(api);
+        if state.failing.iter().any(|f| f == api) {
+            return Err(AwsError::new(api, "AccessDeniedException: not authorized"));
+        }
+        Ok(())
+    }
+}
+
+fn target(id: &str, state: &str, reason: Option<&str>) -> TargetHealth {
+    TargetHealth {
+        id: id.to_owned(),
+        port: Some(80),
+        state: state.to_owned(),
+        reason: reason.map(str::to_owned),
+    }
+}
+
+impl DeploymentReads for FakeCloud {
+    async fn deployment(&self, _: &str) -> Result<DeploymentInfo, AwsError> {
+        self.call("codedeploy:GetDeployment")?;
+        Ok(DeploymentInfo {
+            application: "app".to_owned(),
+            group: "group".to_owned(),
+            compute_platform: Some(self.state().platform.clone()),
+        })
+    }
+
+    async fn deployment_group(&self, _: &str, _: &str) -> Result<DeploymentGroupInfo, AwsError> {
+        self.call("codedeploy:GetDeploymentGroup")?;
+        let alarms = self.deployment().alarms;
+        let state = self.state();
+        Ok(DeploymentGroupInfo {
+            compute_platform: Some(state.platform.clone()),
+            ecs_services: vec![("cluster".to_owned(), "svc".to_owned())],
+            target_group_pairs: vec![TargetGroupPair {
+                target_groups: vec!["blue".to_owned(), "green".to_owned()],
+                prod_listeners: vec!["arn:listener/prod".to_owned()],
+                test_listeners: state.test_listeners.clone(),
+            }],
+            alarms,
+        })
+    }
+
+    async fn task_sets(&self, _: &str) -> Result<Vec<DeploymentTaskSet>, AwsError> {
+        self.call("codedeploy:BatchGetDeploymentTargets")?;
+        Ok(vec![
+            DeploymentTaskSet {
+                identifier: "ts-blue".to_owned(),
+                label: Some("Blue".to_owned()),
+                target_group: Some("blue".to_owned()),
+                traffic_weight: 100.0,
+            },
+            DeploymentTaskSet {
+                identifier: "ts-green".to_owned(),
+                label: Some("Green".to_owned()),
+                target_group: Some("green".to_owned()),
+                traffic_weight: 0.0,
+            },
+        ])
+    }
+}
+
+impl BalancerReads for FakeCloud {
+    async fn listener(&self, arn: &str) -> Result<Listener, AwsError> {
+        self.call("elasticloadbalancing:DescribeListeners")?;
+        let port = if arn.ends_with("prod") { 80 } else { 8080 };
+        Ok(Listener {
+            port,
+            protocol: "HTTP".to_owned(),
+            load_balancer_arn: "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/alb/123"
+                .to_owned(),
+        })
+    }
+
+    async fn load_balancer(&self, _: &str) -> Result<LoadBalancer, AwsError> {
+        self.call("elasticloadbalancing:DescribeLoadBalancers")?;
+        Ok(LoadBalancer {
+            dns_name: "alb-123.us-east-1.elb.amazonaws.com".to_owned(),
+            scheme: Some("internet-facing".to_owned()),
+        })
+    }
+
+    async fn target_group_arn(&self, _: &str) -> Result<String, AwsError> {
+        self.call("elasticloadbalancing:DescribeTargetGroups")?;
+        Ok("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/abc".to_owned())
+    }
+
+    async fn target_health(&self, _: &str) -> Result<Vec<TargetHealth>, AwsError> {
+        self.call("elasticloadbalancing:DescribeTargetHealth")?;
+        let mut state = self.state();
+        state.health_polls += 1;
+        if state.heal_after.is_some_and(|n| state.health_polls > n) {
+            for t in &mut state.targets {
+                t.state = "healthy".to_owned();
+                t.reason = None;
+            }
+        }
+        Ok(state.targets.clone())
+    }
+}
+
+impl TaskSetReads for FakeCloud {
+    async fn task_set(&self, _: &str, _: &str, _: &str) -> Result<TaskSetState, AwsError> {
+        self.call("ecs:DescribeTaskSets")?;
+        Ok(self.state().task_set.clone())
+    }
+}
+
+impl MetricReads for FakeCloud {
+    async fn alarms(&self, names: &[String]) -> Result<Vec<AlarmState>, AwsError> {
+        self.call("cloudwatch:DescribeAlarms")?;
+        let mut state = self.state();
+        state.alarm_looks += 1;
+        if let Some((name, after)) = state.alarm_after.clone()
+            && state.alarm_looks > after
+        {
+            state.alarms.insert(name, "ALARM".to_owned());
+        }
+        Ok(names
+            .iter()
+            .filter_map(|name| {
+                state.alarms.get(name).map(|s| AlarmState {
+                    name: name.clone(),
+                    state: s.clone(),
+                    reason: Some(
+                        "Threshold Crossed: 1 datapoint [9.0] was greater than the threshold (5.0)"
+                            .to_owned(),
+                    ),
+                })
+            })
+            .collect())
+    }
+
+    async fn latest(&self, query: &MetricQuery, _: Duration) -> Result<Option<f64>, AwsError> {
+        self.call("cloudwatch:GetMetricData")?;
+        let mut state = self.state();
+        let values = state.metrics.entry(query.metric.clone()).or_default();
+        Ok(if values.len() > 1 {
+            values.remove(0)
+        } else {
+            values.first().copied().flatten()
+        })
+    }
+}

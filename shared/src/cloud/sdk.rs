@@ -1,0 +1,384 @@
+//! The AWS ports on the AWS SDK for Rust. Clients are built once per cold
+//! start from one `SdkConfig`.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::types::{
+    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, ScanBy,
+};
+use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use super::{
+    AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
+    DeploymentReads, DeploymentTaskSet, Listener, LoadBalancer, MetricQuery, MetricReads,
+    TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+};
+
+/// The SDK clients greenlight reads with.
+#[derive(Debug, Clone)]
+pub struct SdkCloud {
+    codedeploy: aws_sdk_codedeploy::Client,
+    ecs: aws_sdk_ecs::Client,
+    elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+impl SdkCloud {
+    /// Builds the clients from one configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        SdkCloud {
+            codedeploy: aws_sdk_codedeploy::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+        }
+    }
+}
+
+/// An SDK error as the API's name, the error code and message.
+fn failed<E, R>(api: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |error| {
+        let message = match error.as_service_error() {
+            Some(service) => format!(
+                "{}: {}",
+                service.code().unwrap_or("error"),
+                service.message().unwrap_or("(no message)")
+            ),
+            None => DisplayErrorContext(&error).to_string(),
+        };
+        AwsError::new(api, message)
+    }
+}
+
+fn missing(api: &'static str, what: &str) -> AwsError {
+    AwsError::new(api, format!("the answer has no {what}"))
+}
+
+impl DeploymentReads for SdkCloud {
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentInfo, AwsError> {
+        const API: &str = "codedeploy:GetDeployment";
+        let output = self
+            .codedeploy
+            .get_deployment()
+            .deployment_id(deployment_id)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        let info = output
+            .deployment_info()
+            .ok_or_else(|| missing(API, "deploymentInfo"))?;
+        Ok(DeploymentInfo {
+            application: info.application_name().unwrap_or_default().to_owned(),
+            group: info.deployment_group_name().unwrap_or_default().to_owned(),
+            compute_platform: info.compute_platform().map(|p| p.as_str().to_owned()),
+        })
+    }
+
+    async fn deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> Result<DeploymentGroupInfo, AwsError> {
+        const API: &str = "codedeploy:GetDeploymentGroup";
+        let output = self
+            .codedeploy
+            .get_deployment_group()
+            .application_name(application)
+            .deployment_group_name(group)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        let info = output
+            .deployment_group_info()
+            .ok_or_else(|| missing(API, "deploymentGroupInfo"))?;
+        let pairs = info
+            .load_balancer_info()
+            .map(|lb| lb.target_group_pair_info_list())
+            .unwrap_or_default()
+            .iter()
+            .map(|pair| TargetGroupPair {
+                target_groups: pair
+                    .target_groups()
+                    .iter()
+                    .filter_map(|tg| tg.name().map(str::to_owned))
+                    .collect(),
+                prod_listeners: pair
+                    .prod_traffic_route()
+                    .map(|r| r.listener_arns().to_vec())
+                    .unwrap_or_default(),
+                test_listeners: pair
+                    .test_traffic_route()
+                    .map(|r| r.listener_arns().to_vec())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let alarms =
+            info.alarm_configuration()
+                .map_or_else(AlarmConfiguration::default, |config| AlarmConfiguration {
+                    enabled: config.enabled(),
+                    ignore_poll_alarm_failure: config.ignore_poll_alarm_failure(),
+                    names: config
+                        .alarms()
+                        .iter()
+                        .filter_map(|a| a.name().map(str::to_owned))
+                        .collect(),
+                });
+        Ok(DeploymentGroupInfo {
+            compute_platform: info.compute_platform().map(|p| p.as_str().to_owned()),
+            ecs_services: info
+                .ecs_services()
+                .iter()
+                .map(|s| {
+                    (
+                        s.cluster_name().unwrap_or_default().to_owned(),
+                        s.service_name().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+            target_group_pairs: pairs,
+            alarms,
+        })
+    }
+
+    async fn task_sets(&self, deployment_id: &str) -> Result<Vec<DeploymentTaskSet>, AwsError> {
+        let listed = self
+            .codedeploy
+            .list_deployment_targets()
+            .deployment_id(deployment_id)
+            .send()
+            .await
+            .map_err(failed("codedeploy:ListDeploymentTargets"))?;
+        let ids = listed.target_ids().to_vec();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let targets = self
+            .codedeploy
+            .batch_get_deployment_targets()
+            .deployment_id(deployment_id)
+            .set_target_ids(Some(ids))
+            .send()
+            .await
+            .map_err(failed("codedeploy:BatchGetDeploymentTargets"))?;
+        Ok(targets
+            .deployment_targets()
+            .iter()
+            .filter_map(|target| target.ecs_target())
+            .flat_map(|ecs| ecs.task_sets_info())
+            .map(|set| DeploymentTaskSet {
+                identifier: set.identifer().unwrap_or_default().to_owned(),
+                label: set.task_set_label().map(|l| l.as_str().to_owned()),
+                target_group: set
+                    .target_group()
+                    .and_then(|tg| tg.name())
+                    .map(str::to_owned),
+                traffic_weight: set.traffic_weight(),
+            })
+            .collect())
+    }
+}
+
+impl BalancerReads for SdkCloud {
+    async fn listener(&self, arn: &str) -> Result<Listener, AwsError> {
+        const API: &str = "elasticloadbalancing:DescribeListeners";
+        let output = self
+            .elbv2
+            .describe_listeners()
+            .listener_arns(arn)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        let listener = output
+            .listeners()
+            .first()
+            .ok_or_else(|| missing(API, &format!("listener {arn}")))?;
+        Ok(Listener {
+            port: listener
+                .port()
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or_else(|| missing(API, "port"))?,
+            protocol: listener
+                .protocol()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            load_balancer_arn: listener.load_balancer_arn().unwrap_or_default().to_owned(),
+        })
+    }
+
+    async fn load_balancer(&self, arn: &str) -> Result<LoadBalancer, AwsError> {
+        const API: &str = "elasticloadbalancing:DescribeLoadBalancers";
+        let output = self
+            .elbv2
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        let lb = output
+            .load_balancers()
+            .first()
+            .ok_or_else(|| missing(API, &format!("load balancer {arn}")))?;
+        Ok(LoadBalancer {
+            dns_name: lb
+                .dns_name()
+                .ok_or_else(|| missing(API, "DNSName"))?
+                .to_owned(),
+            scheme: lb.scheme().map(|s| s.as_str().to_owned()),
+        })
+    }
+
+    async fn target_group_arn(&self, name: &str) -> Result<String, AwsError> {
+        const API: &str = "elasticloadbalancing:DescribeTargetGroups";
+        let output = self
+            .elbv2
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        output
+            .target_groups()
+            .first()
+            .and_then(|tg| tg.target_group_arn())
+            .map(str::to_owned)
+            .ok_or_else(|| missing(API, &format!("target group {name}")))
+    }
+
+    async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>, AwsError> {
+        const API: &str = "elasticloadbalancing:DescribeTargetHealth";
+        let output = self
+            .elbv2
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        Ok(output
+            .target_health_descriptions()
+            .iter()
+            .map(|d| TargetHealth {
+                id: d
+                    .target()
+                    .and_then(|t| t.id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                port: d.target().and_then(|t| t.port()),
+                state: d
+                    .target_health()
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: d
+                    .target_health()
+                    .and_then(|h| h.reason())
+                    .map(|r| r.as_str().to_owned()),
+            })
+            .collect())
+    }
+}
+
+impl TaskSetReads for SdkCloud {
+    async fn task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+    ) -> Result<TaskSetState, AwsError> {
+        const API: &str = "ecs:DescribeTaskSets";
+        let output = self
+            .ecs
+            .describe_task_sets()
+            .cluster(cluster)
+            .service(service)
+            .task_sets(task_set)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        let set = output.task_sets().first().ok_or_else(|| {
+            let why = output
+                .failures()
+                .first()
+                .and_then(|f| f.reason())
+                .unwrap_or("not found");
+            AwsError::new(API, format!("task set {task_set}: {why}"))
+        })?;
+        Ok(TaskSetState {
+            status: set.status().map(str::to_owned),
+            stability: set.stability_status().map(|s| s.as_str().to_owned()),
+            desired: i64::from(set.computed_desired_count()),
+            running: i64::from(set.running_count()),
+            pending: i64::from(set.pending_count()),
+        })
+    }
+}
+
+impl MetricReads for SdkCloud {
+    async fn alarms(&self, names: &[String]) -> Result<Vec<AlarmState>, AwsError> {
+        const API: &str = "cloudwatch:DescribeAlarms";
+        let output = self
+            .cloudwatch
+            .describe_alarms()
+            .set_alarm_names(Some(names.to_vec()))
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        let metric = output.metric_alarms().iter().map(|a| AlarmState {
+            name: a.alarm_name().unwrap_or_default().to_owned(),
+            state: a
+                .state_value()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: a.state_reason().map(str::to_owned),
+        });
+        let composite = output.composite_alarms().iter().map(|a| AlarmState {
+            name: a.alarm_name().unwrap_or_default().to_owned(),
+            state: a
+                .state_value()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: a.state_reason().map(str::to_owned),
+        });
+        Ok(metric.chain(composite).collect())
+    }
+
+    async fn latest(&self, query: &MetricQuery, window: Duration) -> Result<Option<f64>, AwsError> {
+        const API: &str = "cloudwatch:GetMetricData";
+        let mut metric = Metric::builder()
+            .namespace(&query.namespace)
+            .metric_name(&query.metric);
+        for (name, value) in &query.dimensions {
+            metric = metric.dimensions(Dimension::builder().name(name).value(value).build());
+        }
+        let stat = MetricStat::builder()
+            .metric(metric.build())
+            .period(i32::try_from(query.period_s).unwrap_or(60))
+            .stat(&query.stat)
+            .build();
+        let data_query = MetricDataQuery::builder()
+            .id("m0")
+            .metric_stat(stat)
+            .return_data(true)
+            .build();
+        let now = SystemTime::now();
+        let output = self
+            .cloudwatch
+            .get_metric_data()
+            .metric_data_queries(data_query)
+            .start_time((now - window).into())
+            .end_time(now.into())
+            .scan_by(ScanBy::TimestampDescending)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        Ok(output
+            .metric_data_results()
+            .first()
+            .and_then(|r| r.values().first().copied()))
+    }
+}

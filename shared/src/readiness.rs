@@ -1,0 +1,279 @@
+//! Readiness: before any probe, green's task set must be steady with every
+//! task running, and every target of green's target group healthy. An ALB
+//! whose target group has no healthy target fails open (it sends to all
+//! targets), so a probe before then proves nothing.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::assertion::AssertionResult;
+use crate::check::{CheckResult, Outcome, millis};
+use crate::cloud::{AwsError, Cloud, TargetHealth, TaskSetState};
+use crate::discovery::Deployment;
+use crate::plan::Readiness;
+
+/// First pause between polls; doubles up to the policy's maximum.
+const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(1000);
+
+/// The name readiness results carry in the verdict.
+pub const READINESS: &str = "readiness";
+
+/// Polls until green is ready, the policy's timeout passes or `stop_at`
+/// comes. The result says what was expected and what was last seen.
+pub async fn await_ready<C: Cloud>(
+    cloud: &C,
+    deployment: &Deployment,
+    policy: Readiness,
+    stop_at: Instant,
+) -> CheckResult {
+    let started = Instant::now();
+    let give_up_at = (started + policy.timeout).min(stop_at);
+    let mut interval = FIRST_POLL_INTERVAL.min(policy.max_interval);
+    let mut polls = 0;
+    loop {
+        polls += 1;
+        let look = look(cloud, deployment).await;
+        let (assertions, error) = match look {
+            Ok(assertions) => (assertions, None),
+            Err(error) => (Vec::new(), Some(error.to_string())),
+        };
+        let ready = error.is_none() && assertions.iter().all(|a| a.passed);
+        let give_up = error.is_some() || Instant::now() + interval >= give_up_at;
+        if ready || give_up {
+            let reason = (!ready).then(|| match &error {
+                Some(_) => "could not read green's state".to_owned(),
+                None => {
+                    let what: Vec<&str> = assertions
+                        .iter()
+                        .filter(|a| !a.passed)
+                        .map(|a| {
+                            if a.expected.contains("task set") {
+                                "task set not steady"
+                            } else {
+                                "targets not healthy"
+                            }
+                        })
+                        .collect();
+                    format!(
+                        "{} after waiting {} ms",
+                        what.join(", "),
+                        millis(started.elapsed())
+                    )
+                }
+            });
+            return CheckResult {
+                name: READINESS.to_owned(),
+                outcome: if ready { Outcome::Pass } else { Outcome::Fail },
+                reason,
+                attempts: polls,
+                duration_ms: millis(started.elapsed()),
+                assertions,
+                error,
+            };
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(policy.max_interval);
+    }
+}
+
+/// One look at the task set and the target group.
+async fn look<C: Cloud>(
+    cloud: &C,
+    deployment: &Deployment,
+) -> Result<Vec<AssertionResult>, AwsError> {
+    let task_set = cloud
+        .task_set(
+            &deployment.cluster,
+            &deployment.service,
+            &deployment.green_task_set,
+        )
+        .await?;
+    let targets = cloud
+        .target_health(&deployment.green_target_group_arn)
+        .await?;
+    Ok(vec![
+        AssertionResult {
+            passed: steady(&task_set),
+            expected: format!(
+                "green task set {} STEADY_STATE with every desired task running",
+                deployment.green_task_set
+            ),
+            actual: describe_task_set(&task_set),
+        },
+        AssertionResult {
+            passed: !targets.is_empty() && targets.iter().all(|t| t.state == "healthy"),
+            expected: format!(
+                "every target of green target group {} healthy",
+                deployment.green_target_group
+            ),
+            actual: describe_targets(&targets),
+        },
+    ])
+}
+
+/// Steady, nothing pending, and as many running as desired (at least one).
+pub fn steady(task_set: &TaskSetState) -> bool {
+    task_set.stability.as_deref() == Some("STEADY_STATE")
+        && task_set.pending == 0
+        && task_set.desired > 0
+        && task_set.running >= task_set.desired
+}
+
+fn describe_task_set(task_set: &TaskSetState) -> String {
+    format!(
+        "{}, {} of {} running, {} pending",
+        task_set
+            .stability
+            .as_deref()
+            .unwrap_or("no stability status"),
+        task_set.running,
+        task_set.desired,
+        task_set.pending
+    )
+}
+
+fn describe_targets(targets: &[TargetHealth]) -> String {
+    if targets.is_empty() {
+        return "no target registered".to_owned();
+    }
+    let each: Vec<String> = targets
+        .iter()
+        .map(|t| {
+            let port = t.port.map(|p| format!(":{p}")).unwrap_or_default();
+            let reason = t
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            format!("{}{port} {}{reason}", t.id, t.state)
+        })
+        .collect();
+    format!("{} target(s): {}", targets.len(), each.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::fake::FakeCloud;
+
+    fn policy(timeout_ms: u64) -> Readiness {
+        Readiness {
+            timeout: Duration::from_millis(timeout_ms),
+            max_interval: Duration::from_millis(2000),
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(600)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ready_green_passes_at_once() {
+        let cloud = FakeCloud::ready();
+        let result = await_ready(&cloud, &cloud.deployment(), policy(30_000), far()).await;
+        assert!(result.passed(), "{result:?}");
+        assert_eq!(result.attempts, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unhealthy_targets_wait_then_fail_naming_them() {
+        // GIVEN a steady task set whose target stays unhealthy
+        let cloud = FakeCloud::ready();
+        cloud.set_targets(vec![(
+            "10.0.1.5",
+            "unhealthy",
+            Some("Target.FailedHealthChecks"),
+        )]);
+        // WHEN readiness waits up to 10 s
+        let result = await_ready(&cloud, &cloud.deployment(), policy(10_000), far()).await;
+        // THEN it fails, having polled with backoff, and says which target
+        assert!(!result.passed());
+        assert!(result.attempts > 2, "{}", result.attempts);
+        assert!(
+            result
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("targets not healthy after waiting")
+        );
+        assert_eq!(
+            result.assertions[1].actual,
+            "1 target(s): 10.0.1.5:80 unhealthy (Target.FailedHealthChecks)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn targets_becoming_healthy_during_the_wait_pass() {
+        let cloud = FakeCloud::ready();
+        cloud.set_targets(vec![(
+            "10.0.1.5",
+            "initial",
+            Some("Elb.RegistrationInProgress"),
+        )]);
+        cloud.heal_after(3);
+        let result = await_ready(&cloud, &cloud.deployment(), policy(60_000), far()).await;
+        assert!(result.passed(), "{result:?}");
+        assert_eq!(result.attempts, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_set_still_stabilizing_fails() {
+        let cloud = FakeCloud::ready();
+        cloud.set_task_set(TaskSetState {
+            status: Some("ACTIVE".into()),
+            stability: Some("STABILIZING".into()),
+            desired: 2,
+            running: 1,
+            pending: 1,
+        });
+        let result = await_ready(&cloud, &cloud.deployment(), policy(5_000), far()).await;
+        assert!(!result.passed());
+        assert!(
+            result
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("task set not steady")
+        );
+        assert_eq!(
+            result.assertions[0].actual,
+            "STABILIZING, 1 of 2 running, 1 pending"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_registered_target_is_not_ready() {
+        let cloud = FakeCloud::ready();
+        cloud.set_targets(Vec::new());
+        let result = await_ready(&cloud, &cloud.deployment(), policy(3_000), far()).await;
+        assert!(!result.passed());
+        assert_eq!(result.assertions[1].actual, "no target registered");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_aws_error_fails_at_once_with_the_api() {
+        let cloud = FakeCloud::ready();
+        cloud.fail("ecs:DescribeTaskSets");
+        let result = await_ready(&cloud, &cloud.deployment(), policy(30_000), far()).await;
+        assert!(!result.passed());
+        assert_eq!(result.attempts, 1);
+        assert!(
+            result
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("ecs:DescribeTaskSets failed: AccessDeniedException")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_waits_past_the_stop_time() {
+        let cloud = FakeCloud::ready();
+        cloud.set_targets(vec![("10.0.1.5", "unhealthy", None)]);
+        let stop_at = Instant::now() + Duration::from_secs(4);
+        let result = await_ready(&cloud, &cloud.deployment(), policy(300_000), stop_at).await;
+        assert!(!result.passed());
+        assert!(Instant::now() <= stop_at);
+    }
+}

@@ -1,0 +1,296 @@
+//! CloudWatch `DescribeAlarms` and `GetMetricData`, served from staged state:
+//! the Rust SDK speaks Smithy RPC v2 CBOR to CloudWatch, which moto does not.
+//!
+//! Wire format: `POST /service/GraniteServiceVersion20100801/operation/<Op>`,
+//! CBOR maps keyed by the members' PascalCase names, timestamps as CBOR tag 1
+//! (epoch seconds); answers carry `content-type: application/cbor` and
+//! `smithy-protocol: rpc-v2-cbor`; errors are `{"__type", "message"}` with the
+//! awsQuery code in `x-amzn-query-error: <Code>;Sender` (CloudWatch is
+//! query-compatible, and the SDK takes the code from there).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::StatusCode;
+use ciborium::Value;
+
+use super::{Errors, Reply, State};
+
+/// A metric alarm's `StateValue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmState {
+    /// `OK`.
+    Ok,
+    /// `ALARM`.
+    Alarm,
+    /// `INSUFFICIENT_DATA`.
+    InsufficientData,
+}
+
+impl AlarmState {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            AlarmState::Ok => {
+                "Threshold Crossed: 1 datapoint [0.0] was not greater than the threshold (1.0)."
+            }
+            AlarmState::Alarm => {
+                "Threshold Crossed: 1 datapoint [5.0] was greater than the threshold (1.0)."
+            }
+            AlarmState::InsufficientData => "Insufficient Data: 1 datapoint was unknown.",
+        }
+    }
+}
+
+/// Which `GetMetricData` queries a staged value answers: those whose metric
+/// has this name (or, for an `Expression` query, whose `Id` is this name),
+/// and, if set, a dimension with this value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricKey {
+    /// `MetricName`, or the query `Id` of an expression.
+    pub name: String,
+    /// A dimension value the metric must have, e.g. the target group's
+    /// `targetgroup/green/…`.
+    pub dimension: Option<String>,
+}
+
+impl MetricKey {
+    /// Any metric named `name`.
+    pub fn named(name: &str) -> Self {
+        MetricKey {
+            name: name.to_owned(),
+            dimension: None,
+        }
+    }
+
+    /// Only the metric with a dimension whose value is `value`.
+    pub fn with_dimension(mut self, value: &str) -> Self {
+        self.dimension = Some(value.to_owned());
+        self
+    }
+}
+
+/// Answers one CloudWatch operation.
+pub(super) fn answer(state: &mut State, operation: &str, body: &[u8]) -> Reply {
+    let Ok(request) = ciborium::de::from_reader::<Value, _>(body) else {
+        return cbor_error(
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            "the request body is not CBOR",
+            None,
+        );
+    };
+    match operation {
+        "DescribeAlarms" => describe_alarms(state, &request),
+        "GetMetricData" => get_metric_data(state, &request),
+        other => cbor_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &format!("not served here: {other}"),
+            None,
+        ),
+    }
+}
+
+/// A CloudWatch error in its protocol.
+pub(super) fn error(status: StatusCode, kind: Errors, message: &str) -> Reply {
+    cbor_error(status, kind.json, message, Some(kind.query))
+}
+
+fn cbor_error(status: StatusCode, kind: &str, message: &str, query_code: Option<&str>) -> Reply {
+    let body = map(vec![
+        ("__type", text(&format!("com.amazonaws.cloudwatch#{kind}"))),
+        ("message", text(message)),
+    ]);
+    let reply = cbor_reply(status, &body);
+    match query_code {
+        Some(code) => reply.header("x-amzn-query-error", &format!("{code};Sender")),
+        None => reply,
+    }
+}
+
+fn cbor_reply(status: StatusCode, body: &Value) -> Reply {
+    let mut bytes = Vec::new();
+    ciborium::ser::into_writer(body, &mut bytes).expect("CBOR encodes into memory");
+    Reply::new(status, "application/cbor", bytes).header("smithy-protocol", "rpc-v2-cbor")
+}
+
+/// `DescribeAlarms`: the staged metric alarms, narrowed by `AlarmNames`,
+/// `AlarmNamePrefix`, `StateValue` and `AlarmTypes` as CloudWatch does.
+fn describe_alarms(state: &mut State, request: &Value) -> Reply {
+    let names: Vec<&str> = strings(get(request, "AlarmNames"));
+    let prefix = get(request, "AlarmNamePrefix").and_then(Value::as_text);
+    let wanted_state = get(request, "StateValue").and_then(Value::as_text);
+    let types: Vec<&str> = strings(get(request, "AlarmTypes"));
+    let now = now_seconds();
+    let mut alarms = Vec::new();
+    if types.is_empty() || types.contains(&"MetricAlarm") {
+        for (name, playing) in &mut state.alarms {
+            if (!names.is_empty() && !names.contains(&name.as_str()))
+                || prefix.is_some_and(|p| !name.starts_with(p))
+            {
+                continue;
+            }
+            let alarm_state = playing.next();
+            if wanted_state.is_some_and(|s| s != alarm_state.as_str()) {
+                continue;
+            }
+            alarms.push(map(vec![
+                ("AlarmName", text(name)),
+                (
+                    "AlarmArn",
+                    text(&format!(
+                        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"
+                    )),
+                ),
+                ("ActionsEnabled", Value::Bool(true)),
+                ("StateValue", text(alarm_state.as_str())),
+                ("StateReason", text(alarm_state.reason())),
+                ("StateUpdatedTimestamp", timestamp(now)),
+            ]));
+        }
+    }
+    cbor_reply(
+        StatusCode::OK,
+        &map(vec![
+            ("MetricAlarms", Value::Array(alarms)),
+            ("CompositeAlarms", Value::Array(Vec::new())),
+        ]),
+    )
+}
+
+/// `GetMetricData`: one result per query with `ReturnData` not false, each
+/// with the staged value (one datapoint, now within the asked window) or no
+/// datapoints.
+fn get_metric_data(state: &mut State, request: &Value) -> Reply {
+    let start = get(request, "StartTime").and_then(epoch_seconds);
+    let end = get(request, "EndTime").and_then(epoch_seconds);
+    let mut at = now_seconds();
+    if let Some(end) = end {
+        at = at.min(end);
+    }
+    if let Some(start) = start {
+        at = at.max(start);
+    }
+    let mut results = Vec::new();
+    for query in get(request, "MetricDataQueries")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if get(query, "ReturnData").and_then(Value::as_bool) == Some(false) {
+            continue;
+        }
+        let id = get(query, "Id")
+            .and_then(Value::as_text)
+            .unwrap_or_default();
+        let metric = get(query, "MetricStat").and_then(|stat| get(stat, "Metric"));
+        let metric_name = metric
+            .and_then(|m| get(m, "MetricName"))
+            .and_then(Value::as_text);
+        let dimensions: Vec<&str> = get_all_dimension_values(metric);
+        let label = get(query, "Label")
+            .and_then(Value::as_text)
+            .or(metric_name)
+            .unwrap_or(id);
+        let name = metric_name.unwrap_or(id);
+        let matches = |key: &MetricKey| {
+            key.name == name
+                && key
+                    .dimension
+                    .as_deref()
+                    .is_none_or(|d| dimensions.contains(&d))
+        };
+        // The most specific staged key wins: one with a dimension first.
+        let index = state
+            .metrics
+            .iter()
+            .position(|(key, _)| key.dimension.is_some() && matches(key))
+            .or_else(|| state.metrics.iter().position(|(key, _)| matches(key)));
+        let value = index.and_then(|i| state.metrics[i].1.next());
+        let (timestamps, values) = match value {
+            Some(value) => (vec![timestamp(at)], vec![Value::Float(value)]),
+            None => (Vec::new(), Vec::new()),
+        };
+        results.push(map(vec![
+            ("Id", text(id)),
+            ("Label", text(label)),
+            ("Timestamps", Value::Array(timestamps)),
+            ("Values", Value::Array(values)),
+            ("StatusCode", text("Complete")),
+        ]));
+    }
+    cbor_reply(
+        StatusCode::OK,
+        &map(vec![
+            ("MetricDataResults", Value::Array(results)),
+            ("Messages", Value::Array(Vec::new())),
+        ]),
+    )
+}
+
+fn get_all_dimension_values(metric: Option<&Value>) -> Vec<&str> {
+    metric
+        .and_then(|m| get(m, "Dimensions"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| get(d, "Value").and_then(Value::as_text))
+        .collect()
+}
+
+fn get<'a>(map: &'a Value, key: &str) -> Option<&'a Value> {
+    map.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_text() == Some(key))
+        .map(|(_, v)| v)
+}
+
+fn strings(list: Option<&Value>) -> Vec<&str> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_text)
+        .collect()
+}
+
+fn text(value: &str) -> Value {
+    Value::Text(value.to_owned())
+}
+
+fn map(entries: Vec<(&str, Value)>) -> Value {
+    Value::Map(entries.into_iter().map(|(k, v)| (text(k), v)).collect())
+}
+
+/// A timestamp: CBOR tag 1 around epoch seconds, to the millisecond.
+fn timestamp(seconds: f64) -> Value {
+    Value::Tag(
+        1,
+        Box::new(Value::Float((seconds * 1000.0).round() / 1000.0)),
+    )
+}
+
+fn epoch_seconds(value: &Value) -> Option<f64> {
+    match value {
+        Value::Tag(1, inner) => match inner.as_ref() {
+            Value::Float(seconds) => Some(*seconds),
+            Value::Integer(seconds) => Some(i128::from(*seconds) as f64),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn now_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}

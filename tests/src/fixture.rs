@@ -1,0 +1,642 @@
+//! An ECS blue/green deployment, set up in moto with the Rust SDK the way a
+//! real one looks while CodeDeploy runs its lifecycle hooks: a cluster and a
+//! CODE_DEPLOY-controlled service with two task sets (blue PRIMARY, green
+//! ACTIVE), an ALB with a production and a test listener, two target groups,
+//! a CodeDeploy application, deployment group and deployment; plus what moto
+//! cannot hold, staged in the [`AwsFront`]: the deployment's ECS target (green
+//! on 0 % of production traffic), both task sets steady with 1 of 1 task
+//! running, and the group's alarms (if any) configured and `OK`. Tests then
+//! restage what their scenario changes.
+//!
+//! moto quirks handled here: `create_task_set` answers 500 unless every
+//! container has `memory` and `cpu` and a Fargate task set has no `scale`;
+//! an `awsvpcConfiguration` without `securityGroups` makes `create_service`
+//! answer 500, so none is sent (moto does not need one); task sets start
+//! `ACTIVE`, so blue is made PRIMARY with `UpdateServicePrimaryTaskSet`.
+
+use aws_config::SdkConfig;
+use aws_sdk_codedeploy::types as codedeploy;
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_elasticloadbalancingv2::types as elb;
+
+use crate::aws_front::{
+    AlarmConfiguration, AlarmState, AwsFront, EcsTarget, TaskSetInfo, TaskSetLabel, TaskSetState,
+};
+
+/// The container every task runs, and its port.
+pub const CONTAINER: &str = "web";
+/// The container (and target) port.
+pub const CONTAINER_PORT: u16 = 80;
+
+/// One side of the blue/green pair.
+#[derive(Debug, Clone)]
+pub struct Side {
+    /// The target group's ARN.
+    pub target_group_arn: String,
+    /// The target group's name.
+    pub target_group_name: String,
+    /// The task set's ID (`ecs-svc/…`).
+    pub task_set_id: String,
+    /// The task set's ARN.
+    pub task_set_arn: String,
+    /// The one registered target: an IP address, on [`CONTAINER_PORT`].
+    pub target_ip: String,
+}
+
+/// What to set up. [`Setup::new`] gives an ECS blue/green deployment with a
+/// test listener and no alarms.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    test_port: Option<u16>,
+    prod_port: u16,
+    alarms: Option<AlarmConfiguration>,
+    ecs: bool,
+}
+
+impl Setup {
+    /// Production listener on `prod_port`, test listener on `test_port`.
+    pub fn new(test_port: u16, prod_port: u16) -> Self {
+        Setup {
+            test_port: Some(test_port),
+            prod_port,
+            alarms: None,
+            ecs: true,
+        }
+    }
+
+    /// The deployment group watches these alarms (`GetDeploymentGroup`'s
+    /// `alarmConfiguration`, staged in the front).
+    pub fn alarms(mut self, alarms: AlarmConfiguration) -> Self {
+        self.alarms = Some(alarms);
+        self
+    }
+
+    /// No test listener, and no test traffic route in the deployment group.
+    pub fn without_test_listener(mut self) -> Self {
+        self.test_port = None;
+        self
+    }
+
+    /// A deployment that is not ECS blue/green: an EC2/on-premises (`Server`)
+    /// application with an in-place deployment group. The ECS and ELB
+    /// resources are still created; the front has no ECS target for it.
+    pub fn server_platform(mut self) -> Self {
+        self.ecs = false;
+        self
+    }
+
+    /// Creates everything in moto (through `config`, which should point at
+    /// moto itself so the front records only the hook's calls) and stages the
+    /// deployment's ECS target in `front`.
+    pub async fn create(self, config: &SdkConfig, front: &AwsFront) -> EcsBlueGreen {
+        create(self, config, front).await
+    }
+}
+
+/// The deployment, and every name and ARN a hook can discover.
+#[derive(Debug, Clone)]
+pub struct EcsBlueGreen {
+    /// The CodeDeploy deployment ID.
+    pub deployment_id: String,
+    /// The CodeDeploy application.
+    pub application: String,
+    /// The CodeDeploy deployment group.
+    pub deployment_group: String,
+    /// The ECS cluster's name.
+    pub cluster: String,
+    /// The ECS service's name.
+    pub service: String,
+    /// The ECS service's ARN.
+    pub service_arn: String,
+    /// The ALB's ARN.
+    pub load_balancer_arn: String,
+    /// The ALB's DNS name (moto invents it; it does not resolve).
+    pub load_balancer_dns: String,
+    /// The production listener's ARN.
+    pub prod_listener_arn: String,
+    /// The production listener's port.
+    pub prod_port: u16,
+    /// The test listener's ARN, unless set up without one.
+    pub test_listener_arn: Option<String>,
+    /// The test listener's port, unless set up without one.
+    pub test_port: Option<u16>,
+    /// The running release.
+    pub blue: Side,
+    /// The new release.
+    pub green: Side,
+}
+
+impl EcsBlueGreen {
+    /// The default set-up: ECS blue/green, test listener on `test_port`,
+    /// production on `prod_port`, no alarms. See [`Setup::create`].
+    pub async fn create(
+        config: &SdkConfig,
+        front: &AwsFront,
+        test_port: u16,
+        prod_port: u16,
+    ) -> Self {
+        Setup::new(test_port, prod_port).create(config, front).await
+    }
+
+    /// The deployment's ECS target as CodeDeploy describes it with
+    /// `green_weight` percent of production traffic on green (0 until
+    /// `AllowTraffic`, 100 after).
+    pub fn ecs_target(&self, green_weight: f64) -> EcsTarget {
+        let info = |side: &Side, label: TaskSetLabel, status: &str, weight: f64| TaskSetInfo {
+            identifier: side.task_set_id.clone(),
+            desired_count: 1,
+            pending_count: 0,
+            running_count: 1,
+            status: status.to_owned(),
+            traffic_weight: weight,
+            target_group: side.target_group_name.clone(),
+            label,
+        };
+        let events = [
+            ("BeforeInstall", "Succeeded"),
+            ("Install", "Succeeded"),
+            ("AfterInstall", "Succeeded"),
+            ("AllowTestTraffic", "Succeeded"),
+            ("AfterAllowTestTraffic", "InProgress"),
+            ("BeforeAllowTraffic", "Pending"),
+            ("AllowTraffic", "Pending"),
+            ("AfterAllowTraffic", "Pending"),
+        ];
+        EcsTarget {
+            target_id: format!("{}:{}", self.cluster, self.service),
+            target_arn: self.service_arn.clone(),
+            status: "InProgress".to_owned(),
+            lifecycle_events: events
+                .iter()
+                .map(|(name, status)| ((*name).to_owned(), (*status).to_owned()))
+                .collect(),
+            task_sets: vec![
+                info(
+                    &self.blue,
+                    TaskSetLabel::Blue,
+                    "PRIMARY",
+                    100.0 - green_weight,
+                ),
+                info(&self.green, TaskSetLabel::Green, "ACTIVE", green_weight),
+            ],
+        }
+    }
+}
+
+const CLUSTER: &str = "greenlight";
+const SERVICE: &str = "web";
+const APPLICATION: &str = "greenlight-app";
+const DEPLOYMENT_GROUP: &str = "greenlight-dg";
+const SERVICE_ROLE: &str = "arn:aws:iam::123456789012:role/CodeDeployECSRole";
+
+async fn create(setup: Setup, config: &SdkConfig, front: &AwsFront) -> EcsBlueGreen {
+    let ecs = aws_sdk_ecs::Client::new(config);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
+    let codedeploy = aws_sdk_codedeploy::Client::new(config);
+    let endpoint = config
+        .endpoint_url()
+        .expect("an SDK config with an endpoint");
+    let network = default_network(endpoint).await;
+
+    // ECS: cluster, task definition.
+    ecs.create_cluster()
+        .cluster_name(CLUSTER)
+        .send()
+        .await
+        .expect("CreateCluster");
+    let task_definition = ecs
+        .register_task_definition()
+        .family(SERVICE)
+        .requires_compatibilities(ecs::Compatibility::Fargate)
+        .network_mode(ecs::NetworkMode::Awsvpc)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ecs::ContainerDefinition::builder()
+                .name(CONTAINER)
+                .image("public.ecr.aws/nginx/nginx:latest")
+                .essential(true)
+                .memory(512)
+                .cpu(256)
+                .port_mappings(
+                    ecs::PortMapping::builder()
+                        .container_port(i32::from(CONTAINER_PORT))
+                        .protocol(ecs::TransportProtocol::Tcp)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RegisterTaskDefinition")
+        .task_definition
+        .and_then(|td| td.task_definition_arn)
+        .expect("a task definition ARN");
+
+    // ELB: an internet-facing ALB, target groups, listeners, targets.
+    let load_balancer = elb
+        .create_load_balancer()
+        .name("greenlight-alb")
+        .subnets(&network.subnets[0])
+        .subnets(&network.subnets[1])
+        .scheme(elb::LoadBalancerSchemeEnum::InternetFacing)
+        .r#type(elb::LoadBalancerTypeEnum::Application)
+        .send()
+        .await
+        .expect("CreateLoadBalancer")
+        .load_balancers
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .expect("a load balancer");
+    let load_balancer_arn = load_balancer.load_balancer_arn.expect("an ALB ARN");
+    let load_balancer_dns = load_balancer.dns_name.expect("an ALB DNS name");
+    let mut sides = Vec::new();
+    for (colour, ip) in [("blue", "10.0.1.10"), ("green", "10.0.1.20")] {
+        let name = format!("greenlight-{colour}");
+        let arn = elb
+            .create_target_group()
+            .name(&name)
+            .protocol(elb::ProtocolEnum::Http)
+            .port(i32::from(CONTAINER_PORT))
+            .vpc_id(&network.vpc)
+            .target_type(elb::TargetTypeEnum::Ip)
+            .health_check_path("/health")
+            .send()
+            .await
+            .expect("CreateTargetGroup")
+            .target_groups
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .and_then(|tg| tg.target_group_arn)
+            .expect("a target group ARN");
+        elb.register_targets()
+            .target_group_arn(&arn)
+            .targets(
+                elb::TargetDescription::builder()
+                    .id(ip)
+                    .port(i32::from(CONTAINER_PORT))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("RegisterTargets");
+        sides.push((name, arn, ip.to_owned()));
+    }
+    let listener = |port: u16, target_group: String| {
+        let elb = elb.clone();
+        let load_balancer_arn = load_balancer_arn.clone();
+        async move {
+            elb.create_listener()
+                .load_balancer_arn(load_balancer_arn)
+                .protocol(elb::ProtocolEnum::Http)
+                .port(i32::from(port))
+                .default_actions(
+                    elb::Action::builder()
+                        .r#type(elb::ActionTypeEnum::Forward)
+                        .target_group_arn(target_group)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("CreateListener")
+                .listeners
+                .unwrap_or_default()
+                .into_iter()
+                .next()
+                .and_then(|l| l.listener_arn)
+                .expect("a listener ARN")
+        }
+    };
+    let prod_listener_arn = listener(setup.prod_port, sides[0].1.clone()).await;
+    let test_listener_arn = match setup.test_port {
+        Some(port) => Some(listener(port, sides[1].1.clone()).await),
+        None => None,
+    };
+
+    // ECS: the service under CodeDeploy, and its two task sets.
+    let service_arn = ecs
+        .create_service()
+        .cluster(CLUSTER)
+        .service_name(SERVICE)
+        .task_definition(&task_definition)
+        .desired_count(1)
+        .launch_type(ecs::LaunchType::Fargate)
+        .deployment_controller(
+            ecs::DeploymentController::builder()
+                .r#type(ecs::DeploymentControllerType::CodeDeploy)
+                .build()
+                .expect("a deployment controller"),
+        )
+        .load_balancers(load_balancer_for(&sides[0].1))
+        .send()
+        .await
+        .expect("CreateService")
+        .service
+        .and_then(|s| s.service_arn)
+        .expect("a service ARN");
+    let mut task_sets = Vec::new();
+    for (colour, (_, target_group_arn, _)) in ["blue", "green"].into_iter().zip(&sides) {
+        let task_set = ecs
+            .create_task_set()
+            .cluster(CLUSTER)
+            .service(SERVICE)
+            .task_definition(&task_definition)
+            .launch_type(ecs::LaunchType::Fargate)
+            .external_id(colour)
+            .load_balancers(load_balancer_for(target_group_arn))
+            .send()
+            .await
+            .expect("CreateTaskSet")
+            .task_set
+            .expect("a task set");
+        task_sets.push((
+            task_set.id.expect("a task set ID"),
+            task_set.task_set_arn.expect("a task set ARN"),
+        ));
+    }
+    ecs.update_service_primary_task_set()
+        .cluster(CLUSTER)
+        .service(SERVICE)
+        .primary_task_set(&task_sets[0].1)
+        .send()
+        .await
+        .expect("UpdateServicePrimaryTaskSet");
+
+    // CodeDeploy: application, deployment group, deployment.
+    let deployment_id = if setup.ecs {
+        create_ecs_deployment(
+            &codedeploy,
+            &setup,
+            [&sides[0].0, &sides[1].0],
+            &prod_listener_arn,
+            test_listener_arn.as_deref(),
+            &task_definition,
+        )
+        .await
+    } else {
+        create_server_deployment(&codedeploy).await
+    };
+
+    let side = |i: usize| {
+        let (name, arn, ip) = &sides[i];
+        let (id, task_set_arn) = &task_sets[i];
+        Side {
+            target_group_arn: arn.clone(),
+            target_group_name: name.clone(),
+            task_set_id: id.clone(),
+            task_set_arn: task_set_arn.clone(),
+            target_ip: ip.clone(),
+        }
+    };
+    let fixture = EcsBlueGreen {
+        deployment_id,
+        application: APPLICATION.to_owned(),
+        deployment_group: DEPLOYMENT_GROUP.to_owned(),
+        cluster: CLUSTER.to_owned(),
+        service: SERVICE.to_owned(),
+        service_arn,
+        load_balancer_arn,
+        load_balancer_dns,
+        prod_listener_arn,
+        prod_port: setup.prod_port,
+        test_listener_arn,
+        test_port: setup.test_port,
+        blue: side(0),
+        green: side(1),
+    };
+    let targets = if setup.ecs {
+        vec![fixture.ecs_target(0.0)]
+    } else {
+        Vec::new()
+    };
+    front.set_deployment_targets(&fixture.deployment_id, targets);
+    // moto's task sets have no counts; a ready one runs what it should.
+    for side in [&fixture.blue, &fixture.green] {
+        front.set_task_set(&side.task_set_id, TaskSetState::steady(1));
+    }
+    if let Some(alarms) = setup.alarms {
+        for name in &alarms.alarms {
+            front.set_alarm(name, AlarmState::Ok);
+        }
+        front.set_alarm_configuration(DEPLOYMENT_GROUP, alarms);
+    }
+    fixture
+}
+
+fn load_balancer_for(target_group_arn: &str) -> ecs::LoadBalancer {
+    ecs::LoadBalancer::builder()
+        .target_group_arn(target_group_arn)
+        .container_name(CONTAINER)
+        .container_port(i32::from(CONTAINER_PORT))
+        .build()
+}
+
+async fn create_ecs_deployment(
+    codedeploy: &aws_sdk_codedeploy::Client,
+    setup: &Setup,
+    target_groups: [&str; 2],
+    prod_listener_arn: &str,
+    test_listener_arn: Option<&str>,
+    task_definition: &str,
+) -> String {
+    codedeploy
+        .create_application()
+        .application_name(APPLICATION)
+        .compute_platform(codedeploy::ComputePlatform::Ecs)
+        .send()
+        .await
+        .expect("CreateApplication");
+    let mut pair = codedeploy::TargetGroupPairInfo::builder().prod_traffic_route(
+        codedeploy::TrafficRoute::builder()
+            .listener_arns(prod_listener_arn)
+            .build(),
+    );
+    for name in target_groups {
+        pair = pair.target_groups(codedeploy::TargetGroupInfo::builder().name(name).build());
+    }
+    if let Some(test) = test_listener_arn {
+        pair = pair.test_traffic_route(
+            codedeploy::TrafficRoute::builder()
+                .listener_arns(test)
+                .build(),
+        );
+    }
+    let mut group = codedeploy
+        .create_deployment_group()
+        .application_name(APPLICATION)
+        .deployment_group_name(DEPLOYMENT_GROUP)
+        .service_role_arn(SERVICE_ROLE)
+        .deployment_config_name("CodeDeployDefault.ECSAllAtOnce")
+        .deployment_style(
+            codedeploy::DeploymentStyle::builder()
+                .deployment_type(codedeploy::DeploymentType::BlueGreen)
+                .deployment_option(codedeploy::DeploymentOption::WithTrafficControl)
+                .build(),
+        )
+        .blue_green_deployment_configuration(
+            codedeploy::BlueGreenDeploymentConfiguration::builder()
+                .terminate_blue_instances_on_deployment_success(
+                    codedeploy::BlueInstanceTerminationOption::builder()
+                        .action(codedeploy::InstanceAction::Terminate)
+                        .termination_wait_time_in_minutes(5)
+                        .build(),
+                )
+                .deployment_ready_option(
+                    codedeploy::DeploymentReadyOption::builder()
+                        .action_on_timeout(codedeploy::DeploymentReadyAction::ContinueDeployment)
+                        .build(),
+                )
+                .build(),
+        )
+        .ecs_services(
+            codedeploy::EcsService::builder()
+                .cluster_name(CLUSTER)
+                .service_name(SERVICE)
+                .build(),
+        )
+        .load_balancer_info(
+            codedeploy::LoadBalancerInfo::builder()
+                .target_group_pair_info_list(pair.build())
+                .build(),
+        );
+    if let Some(alarms) = &setup.alarms {
+        // moto drops it (GetDeploymentGroup answers `{}`); the front serves it.
+        let mut config = codedeploy::AlarmConfiguration::builder()
+            .enabled(alarms.enabled)
+            .ignore_poll_alarm_failure(alarms.ignore_poll_alarm_failure);
+        for name in &alarms.alarms {
+            config = config.alarms(codedeploy::Alarm::builder().name(name).build());
+        }
+        group = group.alarm_configuration(config.build());
+    }
+    group.send().await.expect("CreateDeploymentGroup");
+    let appspec = serde_json::json!({
+        "version": 0.0,
+        "Resources": [{"TargetService": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "TaskDefinition": task_definition,
+                "LoadBalancerInfo": {"ContainerName": CONTAINER, "ContainerPort": CONTAINER_PORT}
+            }
+        }}]
+    });
+    create_deployment(
+        codedeploy,
+        codedeploy::RevisionLocation::builder()
+            .revision_type(codedeploy::RevisionLocationType::AppSpecContent)
+            .app_spec_content(
+                codedeploy::AppSpecContent::builder()
+                    .content(appspec.to_string())
+                    .build(),
+            )
+            .build(),
+    )
+    .await
+}
+
+async fn create_server_deployment(codedeploy: &aws_sdk_codedeploy::Client) -> String {
+    codedeploy
+        .create_application()
+        .application_name(APPLICATION)
+        .compute_platform(codedeploy::ComputePlatform::Server)
+        .send()
+        .await
+        .expect("CreateApplication");
+    codedeploy
+        .create_deployment_group()
+        .application_name(APPLICATION)
+        .deployment_group_name(DEPLOYMENT_GROUP)
+        .service_role_arn(SERVICE_ROLE)
+        .deployment_style(
+            codedeploy::DeploymentStyle::builder()
+                .deployment_type(codedeploy::DeploymentType::InPlace)
+                .deployment_option(codedeploy::DeploymentOption::WithoutTrafficControl)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateDeploymentGroup");
+    create_deployment(
+        codedeploy,
+        codedeploy::RevisionLocation::builder()
+            .revision_type(codedeploy::RevisionLocationType::S3)
+            .s3_location(
+                codedeploy::S3Location::builder()
+                    .bucket("greenlight-releases")
+                    .key("app.zip")
+                    .bundle_type(codedeploy::BundleType::Zip)
+                    .build(),
+            )
+            .build(),
+    )
+    .await
+}
+
+async fn create_deployment(
+    codedeploy: &aws_sdk_codedeploy::Client,
+    revision: codedeploy::RevisionLocation,
+) -> String {
+    codedeploy
+        .create_deployment()
+        .application_name(APPLICATION)
+        .deployment_group_name(DEPLOYMENT_GROUP)
+        .revision(revision)
+        .send()
+        .await
+        .expect("CreateDeployment")
+        .deployment_id
+        .expect("a deployment ID")
+}
+
+/// moto's default VPC and two of its subnets.
+struct Network {
+    vpc: String,
+    subnets: [String; 2],
+}
+
+/// Reads the default VPC's subnets with one raw EC2 query call: the EC2 SDK
+/// crate is too big to build for this. moto routes by the service in the
+/// `Authorization` header's credential scope, and checks no signature.
+async fn default_network(endpoint: &str) -> Network {
+    let xml = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("HTTP client")
+        .post(endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .body("Action=DescribeSubnets&Version=2016-11-15")
+        .send()
+        .await
+        .expect("EC2 DescribeSubnets")
+        .text()
+        .await
+        .expect("EC2 DescribeSubnets body");
+    let subnets = elements(&xml, "subnetId");
+    let vpc = elements(&xml, "vpcId").into_iter().next();
+    match (vpc, subnets.as_slice()) {
+        (Some(vpc), [first, second, ..]) => Network {
+            vpc,
+            subnets: [first.clone(), second.clone()],
+        },
+        _ => panic!("moto's default VPC has no two subnets:\n{xml}"),
+    }
+}
+
+/// The text of every `<name>…</name>` element, in order.
+fn elements(xml: &str, name: &str) -> Vec<String> {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    xml.split(open.as_str())
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split_once(close.as_str())
+                .map(|(text, _)| text.to_owned())
+        })
+        .collect()
+}
