@@ -1,0 +1,409 @@
+//! End-to-end, with AWS: the real hook binaries discover the deployment they
+//! gate from the DeploymentId alone, through the AWS SDK pointed at moto's
+//! server behind the test front (which serves what moto lacks: deployment
+//! targets, alarm configuration, unsteady task sets, unhealthy targets,
+//! CloudWatch over CBOR, injected errors). Every scenario asserts the number
+//! of status calls and the status CodeDeploy took.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_e2e::aws_front::{
+    AlarmConfiguration, AlarmState, AwsFront, MetricKey, Script, TargetHealth, TaskSetState,
+};
+use greenlight_e2e::codedeploy::Fault;
+use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup};
+use greenlight_e2e::green::{Behaviour, GreenService};
+use greenlight_e2e::hook::{Invocation, Run};
+use greenlight_e2e::moto::{MotoServer, sdk_config};
+use greenlight_e2e::tls::TlsGreen;
+use serde_json::{Value, json};
+
+/// moto, the front, a green service on the test listener and another on the
+/// production listener, and a deployment staged with those listener ports.
+struct World {
+    _moto: MotoServer,
+    front: Arc<AwsFront>,
+    fixture: EcsBlueGreen,
+    test_green: GreenService,
+    prod_green: GreenService,
+}
+
+impl World {
+    async fn new(setup: impl FnOnce(Setup) -> Setup) -> World {
+        let test_green = GreenService::start(Behaviour::Healthy).await;
+        let prod_green = GreenService::start(Behaviour::Healthy).await;
+        let moto = MotoServer::start().await;
+        let front = AwsFront::start(Some(moto.url())).await;
+        let fixture = setup(Setup::new(port(&test_green), port(&prod_green)))
+            .create(&sdk_config(&moto.url()), &front)
+            .await;
+        World {
+            _moto: moto,
+            front: Arc::new(front),
+            fixture,
+            test_green,
+            prod_green,
+        }
+    }
+
+    /// A spec with no URL: the listener comes from the deployment, and its
+    /// load balancer's name (which does not resolve) is pinned to 127.0.0.1.
+    fn spec(&self, extra: Value) -> Value {
+        let mut spec = json!({
+            "target": {"resolve": {self.fixture.load_balancer_dns.clone(): "127.0.0.1"}},
+            "readiness": {"timeout_ms": 3000, "interval_ms": 500},
+            "checks": [{
+                "name": "health",
+                "path": "/health",
+                "retry": {"attempts": 1},
+                "assert": [{"status": 200}, {"json": {"path": "$.status", "equals": "ok"}}]
+            }]
+        });
+        if let (Value::Object(spec), Value::Object(extra)) = (&mut spec, extra) {
+            spec.extend(extra);
+        }
+        spec
+    }
+
+    async fn run(&self, hook: &str, spec: &Value) -> Run {
+        let mut invocation =
+            Invocation::new(hook, &spec.to_string()).with_front(self.front.clone());
+        invocation.event["DeploymentId"] = Value::String(self.fixture.deployment_id.clone());
+        invocation.timeout = Duration::from_secs(20);
+        invocation.run().await
+    }
+}
+
+fn port(green: &GreenService) -> u16 {
+    green
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port")
+}
+
+fn assert_reported_once(run: &Run, status: &str) {
+    assert_eq!(
+        run.calls.len(),
+        1,
+        "status calls: {:?}\n{}",
+        run.calls,
+        run.log_text()
+    );
+    assert_eq!(
+        run.accepted_statuses(),
+        vec![status.to_owned()],
+        "{}",
+        run.log_text()
+    );
+}
+
+fn verdict(run: &Run) -> Value {
+    let lines = run.log_fields("verdict");
+    assert_eq!(
+        lines.len(),
+        1,
+        "one verdict line expected:\n{}",
+        run.log_text()
+    );
+    lines[0].clone()
+}
+
+fn reasons(run: &Run) -> String {
+    verdict(run)["reasons"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn before_production_moves_the_hooks_probe_the_test_listener() {
+    // GIVEN a deployment whose test and production listeners each lead to a
+    // green service of their own
+    let world = World::new(|s| s).await;
+    for hook in ["after-allow-test-traffic", "before-allow-traffic"] {
+        // WHEN the hook runs with no URL in the spec
+        let run = world.run(hook, &world.spec(json!({}))).await;
+        // THEN it probed the test listener, not production, and succeeded
+        assert_reported_once(&run, "Succeeded");
+        let discovered = &run.log_fields("deployment discovered")[0];
+        assert_eq!(discovered["listener"], "test");
+        assert_eq!(
+            discovered["url"],
+            format!(
+                "http://{}:{}",
+                world.fixture.load_balancer_dns,
+                port(&world.test_green)
+            )
+        );
+        assert_eq!(
+            discovered["green_target_group"],
+            world.fixture.green.target_group_name.as_str()
+        );
+    }
+    assert_eq!(world.test_green.requests(), 2);
+    assert_eq!(world.prod_green.requests(), 0);
+}
+
+#[tokio::test]
+async fn after_production_moved_the_hook_probes_production() {
+    let world = World::new(|s| s).await;
+    let run = world
+        .run("after-allow-traffic", &world.spec(json!({})))
+        .await;
+    assert_reported_once(&run, "Succeeded");
+    assert_eq!(
+        run.log_fields("deployment discovered")[0]["listener"],
+        "production"
+    );
+    assert_eq!(world.prod_green.requests(), 1);
+    assert_eq!(world.test_green.requests(), 0);
+}
+
+#[tokio::test]
+async fn unhealthy_green_targets_wait_then_fail_without_probing() {
+    // GIVEN green's only target failing its health checks
+    let world = World::new(|s| s).await;
+    let green = &world.fixture.green;
+    world.front.set_target_health(
+        &green.target_group_arn,
+        vec![TargetHealth::unhealthy(&green.target_ip, CONTAINER_PORT)],
+    );
+    // WHEN the hook runs with a 3 s readiness timeout
+    let run = world
+        .run("after-allow-test-traffic", &world.spec(json!({})))
+        .await;
+    // THEN it waited, then failed saying so, and never probed (the ALB would
+    // have failed open to blue)
+    assert_reported_once(&run, "Failed");
+    let reasons = reasons(&run);
+    assert!(
+        reasons.contains("targets not healthy after waiting"),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("unhealthy (Target.FailedHealthChecks)"),
+        "{reasons}"
+    );
+    assert!(
+        world.front.count("DescribeTargetHealth") >= 3,
+        "polled with backoff"
+    );
+    assert_eq!(world.test_green.requests(), 0);
+}
+
+#[tokio::test]
+async fn targets_becoming_healthy_during_the_wait_succeed() {
+    let world = World::new(|s| s).await;
+    let green = &world.fixture.green;
+    world.front.set_target_health(
+        &green.target_group_arn,
+        Script::new(vec![TargetHealth::initial(
+            &green.target_ip,
+            CONTAINER_PORT,
+        )])
+        .then_after(
+            Duration::from_millis(1500),
+            vec![TargetHealth::healthy(&green.target_ip, CONTAINER_PORT)],
+        ),
+    );
+    let run = world
+        .run(
+            "after-allow-test-traffic",
+            &world.spec(json!({"readiness": {"timeout_ms": 10000, "interval_ms": 500}})),
+        )
+        .await;
+    assert_reported_once(&run, "Succeeded");
+    let readiness = run
+        .log_fields("check ")
+        .into_iter()
+        .find(|l| l["check"] == "readiness")
+        .expect("readiness line");
+    assert!(
+        readiness["attempts"].as_u64().unwrap_or_default() > 1,
+        "{readiness}"
+    );
+    assert_eq!(world.test_green.requests(), 1);
+}
+
+#[tokio::test]
+async fn a_task_set_still_stabilizing_fails() {
+    let world = World::new(|s| s).await;
+    world.front.set_task_set(
+        &world.fixture.green.task_set_id,
+        TaskSetState::stabilizing(1, 1, 2),
+    );
+    let run = world
+        .run("before-allow-traffic", &world.spec(json!({})))
+        .await;
+    assert_reported_once(&run, "Failed");
+    let reasons = reasons(&run);
+    assert!(reasons.contains("task set not steady"), "{reasons}");
+    assert!(
+        reasons.contains("STABILIZING, 1 of 2 running, 1 pending"),
+        "{reasons}"
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_in_alarm_fails_naming_it() {
+    // GIVEN a deployment group watching two alarms, one of them in ALARM
+    let world = World::new(|s| {
+        s.alarms(AlarmConfiguration::watching(&[
+            "green-5xx",
+            "green-latency",
+        ]))
+    })
+    .await;
+    world.front.set_alarm("green-5xx", AlarmState::Alarm);
+    // WHEN the hook runs (its HTTP checks pass)
+    let run = world
+        .run("after-allow-test-traffic", &world.spec(json!({})))
+        .await;
+    // THEN it fails, naming the alarm
+    assert_reported_once(&run, "Failed");
+    let verdict = verdict(&run);
+    assert_eq!(verdict["failing_checks"], "alarms");
+    let reasons = verdict["reasons"].as_str().unwrap_or_default();
+    assert!(
+        reasons.contains("expected alarm green-5xx not in ALARM, got ALARM"),
+        "{reasons}"
+    );
+    assert!(
+        !reasons.contains("green-latency not in ALARM, got"),
+        "only the alarm in ALARM is named: {reasons}"
+    );
+}
+
+#[tokio::test]
+async fn a_metric_breach_during_the_bake_fails_naming_metric_and_value() {
+    // GIVEN production on green, and green's 5xx count rising during the bake
+    let world = World::new(|s| s).await;
+    world.front.set_metric(
+        MetricKey::named("HTTPCode_Target_5XX_Count"),
+        Script::per_call(vec![Some(0.0), Some(1.0), Some(12.0)]),
+    );
+    let spec = world.spec(json!({"bake": {
+        "duration_ms": 8000,
+        "interval_ms": 500,
+        "metrics": [{"metric": "HTTPCode_Target_5XX_Count", "stat": "Sum", "greater_than": 5}]
+    }}));
+    // WHEN AfterAllowTraffic bakes
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN it fails at the breach, naming metric and value, well before 8 s
+    assert_reported_once(&run, "Failed");
+    let verdict = verdict(&run);
+    assert_eq!(verdict["failing_checks"], "bake");
+    let reasons = verdict["reasons"].as_str().unwrap_or_default();
+    assert!(
+        reasons.contains("expected metric HTTPCode_Target_5XX_Count Sum <= 5, got 12"),
+        "{reasons}"
+    );
+    assert!(
+        verdict["duration_ms"].as_u64().unwrap_or(u64::MAX) < 8000,
+        "{verdict}"
+    );
+    assert_eq!(world.front.count("GetMetricData"), 3);
+}
+
+#[tokio::test]
+async fn access_denied_during_discovery_fails_with_the_api_and_reports_once() {
+    let world = World::new(|s| s).await;
+    world.front.fail("GetDeploymentGroup", Fault::AccessDenied);
+    let run = world
+        .run("after-allow-test-traffic", &world.spec(json!({})))
+        .await;
+    assert_reported_once(&run, "Failed");
+    let reasons = reasons(&run);
+    assert!(
+        reasons
+            .starts_with("discovery: codedeploy:GetDeploymentGroup failed: AccessDeniedException"),
+        "{reasons}"
+    );
+    assert_eq!(world.test_green.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_deployment_with_no_test_listener_fails_saying_so() {
+    let world = World::new(Setup::without_test_listener).await;
+    let run = world
+        .run("after-allow-test-traffic", &world.spec(json!({})))
+        .await;
+    assert_reported_once(&run, "Failed");
+    let reasons = reasons(&run);
+    assert!(reasons.contains("has no test listener"), "{reasons}");
+}
+
+#[tokio::test]
+async fn a_deployment_that_is_not_ecs_fails_saying_so() {
+    let world = World::new(Setup::server_platform).await;
+    let run = world
+        .run("before-allow-traffic", &world.spec(json!({})))
+        .await;
+    assert_reported_once(&run, "Failed");
+    let reasons = reasons(&run);
+    assert!(
+        reasons.contains("is not an ECS blue/green deployment"),
+        "{reasons}"
+    );
+}
+
+#[tokio::test]
+async fn host_name_pinning_over_tls_uses_the_name_for_sni_certificate_and_host() {
+    // GIVEN an HTTPS green with a certificate for a name that does not resolve,
+    // issued by a private CA
+    let green = TlsGreen::start("green.example.invalid").await;
+    let front = Arc::new(AwsFront::start(None).await);
+    let spec = |host: Option<&str>| {
+        let mut target = json!({"url": format!("https://127.0.0.1:{}", green.addr().port()), "ca_pem": green.ca_pem()});
+        if let Some(host) = host {
+            target["host"] = Value::String(host.to_owned());
+        }
+        json!({
+            "target": target,
+            "readiness": {"enabled": false},
+            "alarms": {"deployment_group": false},
+            "checks": [{"name": "tls", "path": "/health", "retry": {"attempts": 1},
+                        "assert": [{"json": {"path": "$.status", "equals": "ok"}}]}]
+        })
+        .to_string()
+    };
+    // WHEN the hook connects to 127.0.0.1 but speaks to the certificate's name
+    let run = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(Some("green.example.invalid")),
+    )
+    .with_front(front.clone())
+    .run()
+    .await;
+    // THEN TLS verified, and SNI and Host carried the name
+    assert_reported_once(&run, "Succeeded");
+    let port = green.addr().port();
+    assert_eq!(
+        green.seen(),
+        vec![greenlight_e2e::tls::Seen {
+            sni: Some("green.example.invalid".to_owned()),
+            host: Some(format!("green.example.invalid:{port}"))
+        }]
+    );
+    // AND without the name the certificate does not match: Failed, not bypassed
+    // (a fresh CodeDeploy: the first one already has this execution's status)
+    let front = Arc::new(AwsFront::start(None).await);
+    let run = Invocation::new("after-allow-test-traffic", &spec(None))
+        .with_front(front)
+        .run()
+        .await;
+    assert_eq!(
+        run.accepted_statuses(),
+        vec!["Failed".to_owned()],
+        "{}",
+        run.log_text()
+    );
+    assert!(
+        reasons(&run).contains("cannot connect"),
+        "{}",
+        reasons(&run)
+    );
+}
