@@ -66,7 +66,7 @@ local: toolchain
 
 watch: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
-	GREENLIGHT_SPEC_FILE="$(CURDIR)/examples/spec.json" \
+	GREENLIGHT_SPEC_FILE="$(CURDIR)/examples/local-spec.json" \
 	GREENLIGHT_REPORT_MARGIN_MS=1000 \
 	AWS_ENDPOINT_URL_CODEDEPLOY=http://127.0.0.1:4599 \
 	AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \

@@ -100,6 +100,13 @@ async fn healthy_green_succeeds_in_every_hook() {
         let verdict = verdict(&run);
         assert_eq!(verdict["status"], "Succeeded");
         assert_eq!(verdict["deployment_id"], "d-ABCDEF123");
+        // Each binary is wired to its own lifecycle event.
+        let expected_hook = match hook {
+            "after-allow-test-traffic" => "AfterAllowTestTraffic",
+            "before-allow-traffic" => "BeforeAllowTraffic",
+            _ => "AfterAllowTraffic",
+        };
+        assert_eq!(verdict["hook"], expected_hook);
     }
 }
 
@@ -415,6 +422,11 @@ async fn stalled_codedeploy_is_retried_within_the_deadline() {
         run.calls
     );
     assert!(run.answered_after < run.timeout);
+    // The stalled first attempt, and the retry after its 3 s timeout; the
+    // stalled one is answered "already completed" when it finally arrives,
+    // or is cut off with the process.
+    assert!(matches!(run.calls.len(), 1 | 2), "{:?}", run.calls);
+    assert!(run.calls.iter().all(|c| c.status == "Succeeded"));
 }
 
 #[tokio::test]

@@ -36,7 +36,7 @@ async fn main() -> Result<(), String> {
     }
     let verbose = std::env::var("VERBOSE").is_ok_and(|v| v == "1");
     let green = GreenService::start(behaviour).await;
-    let spec_path = workspace_root().join("examples/spec.json");
+    let spec_path = workspace_root().join("examples/local-spec.json");
     let mut spec: Value = serde_json::from_str(
         &std::fs::read_to_string(&spec_path)
             .map_err(|e| format!("read {}: {e}", spec_path.display()))?,
@@ -53,7 +53,7 @@ async fn main() -> Result<(), String> {
         "greenlight demo, scenario {scenario:?}: green plays {behaviour:?} at {}",
         green.url()
     );
-    println!("spec: examples/spec.json (target.url set to the sample green service)\n");
+    println!("spec: examples/local-spec.json (target.url set to the sample green service)\n");
     let mut failed = 0;
     for hook in HOOKS {
         let mut invocation = Invocation::new(hook, &spec.to_string());
