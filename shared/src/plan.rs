@@ -379,6 +379,14 @@ impl Validator {
                 );
                 None
             }
+            Ok(url) if url.query().is_some() || url.fragment().is_some() => {
+                self.problem(
+                    path,
+                    "expected a base URL without query or fragment (put queries in a check's path)"
+                        .to_owned(),
+                );
+                None
+            }
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
                 Some(url)
             }
@@ -1967,5 +1975,44 @@ mod tests {
         assert_eq!(retry.attempts, Some(5));
         assert_eq!(retry.interval, Duration::from_millis(250));
         assert_eq!(retry.consecutive_passes, 4);
+    }
+
+    #[test]
+    fn a_query_in_the_target_url_is_refused_not_dropped() {
+        let mut spec = spec(vec![check("health")]);
+        spec["target"]["url"] = json!("https://green.internal/?token=x");
+        assert_eq!(
+            problems(&spec),
+            vec![
+                "target.url: expected a base URL without query or fragment (put queries in a check's path)"
+            ]
+        );
+    }
+
+    #[test]
+    fn discovery_settings_are_validated_with_their_paths() {
+        let mut spec = spec(vec![check("health")]);
+        spec["target"]["resolve"] = json!({"alb.example": "not-an-ip"});
+        spec["readiness"] = json!({"timeout_ms": 0});
+        spec["bake"] = json!({"duration_ms": 1000, "metrics": [{"metric": "X", "stat": "p1000", "greater_than": 1, "less_than": 2}]});
+        assert_eq!(
+            problems(&spec),
+            vec![
+                "target.resolve.alb.example: expected an IP address, got \"not-an-ip\"",
+                "readiness.timeout_ms: expected 1..=900000, got 0",
+                "bake.metrics[0].stat: expected one of Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99, got \"p1000\"",
+                "bake.metrics[0]: expected exactly one of greater_than, less_than",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_spec_without_url_needs_discovery_and_one_with_everything_off_does_not() {
+        let spec_without_url = json!({"checks": [check("health")]});
+        assert!(plan(&spec_without_url).needs_discovery(Hook::AfterAllowTestTraffic));
+        let mut local = spec(vec![check("health")]);
+        local["readiness"] = json!({"enabled": false});
+        local["alarms"] = json!({"deployment_group": false});
+        assert!(!plan(&local).needs_discovery(Hook::AfterAllowTraffic));
     }
 }

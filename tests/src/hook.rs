@@ -236,6 +236,36 @@ impl Run {
             .collect()
     }
 
+    /// Asserts that CodeDeploy received exactly one status call, and took it
+    /// with `status`.
+    pub fn assert_reported_once(&self, status: &str) {
+        assert_eq!(
+            self.calls.len(),
+            1,
+            "status calls: {:?}\n{}",
+            self.calls,
+            self.log_text()
+        );
+        assert_eq!(
+            self.accepted_statuses(),
+            vec![status.to_owned()],
+            "{}",
+            self.log_text()
+        );
+    }
+
+    /// The fields of the one verdict line.
+    pub fn verdict(&self) -> Value {
+        let lines = self.log_fields("verdict");
+        assert_eq!(
+            lines.len(),
+            1,
+            "one verdict line expected:\n{}",
+            self.log_text()
+        );
+        lines[0].clone()
+    }
+
     /// The accepted status calls' statuses.
     pub fn accepted_statuses(&self) -> Vec<String> {
         self.calls

@@ -84,35 +84,8 @@ fn port(green: &GreenService) -> u16 {
         .expect("a port")
 }
 
-fn assert_reported_once(run: &Run, status: &str) {
-    assert_eq!(
-        run.calls.len(),
-        1,
-        "status calls: {:?}\n{}",
-        run.calls,
-        run.log_text()
-    );
-    assert_eq!(
-        run.accepted_statuses(),
-        vec![status.to_owned()],
-        "{}",
-        run.log_text()
-    );
-}
-
-fn verdict(run: &Run) -> Value {
-    let lines = run.log_fields("verdict");
-    assert_eq!(
-        lines.len(),
-        1,
-        "one verdict line expected:\n{}",
-        run.log_text()
-    );
-    lines[0].clone()
-}
-
 fn reasons(run: &Run) -> String {
-    verdict(run)["reasons"]
+    run.verdict()["reasons"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
@@ -127,7 +100,7 @@ async fn before_production_moves_the_hooks_probe_the_test_listener() {
         // WHEN the hook runs with no URL in the spec
         let run = world.run(hook, &world.spec(json!({}))).await;
         // THEN it probed the test listener, not production, and succeeded
-        assert_reported_once(&run, "Succeeded");
+        run.assert_reported_once("Succeeded");
         let discovered = &run.log_fields("deployment discovered")[0];
         assert_eq!(discovered["listener"], "test");
         assert_eq!(
@@ -153,7 +126,7 @@ async fn after_production_moved_the_hook_probes_production() {
     let run = world
         .run("after-allow-traffic", &world.spec(json!({})))
         .await;
-    assert_reported_once(&run, "Succeeded");
+    run.assert_reported_once("Succeeded");
     assert_eq!(
         run.log_fields("deployment discovered")[0]["listener"],
         "production"
@@ -177,7 +150,7 @@ async fn unhealthy_green_targets_wait_then_fail_without_probing() {
         .await;
     // THEN it waited, then failed saying so, and never probed (the ALB would
     // have failed open to blue)
-    assert_reported_once(&run, "Failed");
+    run.assert_reported_once("Failed");
     let reasons = reasons(&run);
     assert!(
         reasons.contains("targets not healthy after waiting"),
@@ -215,7 +188,7 @@ async fn targets_becoming_healthy_during_the_wait_succeed() {
             &world.spec(json!({"readiness": {"timeout_ms": 10000, "interval_ms": 500}})),
         )
         .await;
-    assert_reported_once(&run, "Succeeded");
+    run.assert_reported_once("Succeeded");
     let readiness = run
         .log_fields("check ")
         .into_iter()
@@ -238,7 +211,7 @@ async fn a_task_set_still_stabilizing_fails() {
     let run = world
         .run("before-allow-traffic", &world.spec(json!({})))
         .await;
-    assert_reported_once(&run, "Failed");
+    run.assert_reported_once("Failed");
     let reasons = reasons(&run);
     assert!(reasons.contains("task set not steady"), "{reasons}");
     assert!(
@@ -263,8 +236,8 @@ async fn an_alarm_in_alarm_fails_naming_it() {
         .run("after-allow-test-traffic", &world.spec(json!({})))
         .await;
     // THEN it fails, naming the alarm
-    assert_reported_once(&run, "Failed");
-    let verdict = verdict(&run);
+    run.assert_reported_once("Failed");
+    let verdict = run.verdict();
     assert_eq!(verdict["failing_checks"], "alarms");
     let reasons = verdict["reasons"].as_str().unwrap_or_default();
     assert!(
@@ -293,8 +266,8 @@ async fn a_metric_breach_during_the_bake_fails_naming_metric_and_value() {
     // WHEN AfterAllowTraffic bakes
     let run = world.run("after-allow-traffic", &spec).await;
     // THEN it fails at the breach, naming metric and value, well before 8 s
-    assert_reported_once(&run, "Failed");
-    let verdict = verdict(&run);
+    run.assert_reported_once("Failed");
+    let verdict = run.verdict();
     assert_eq!(verdict["failing_checks"], "bake");
     let reasons = verdict["reasons"].as_str().unwrap_or_default();
     assert!(
@@ -315,7 +288,7 @@ async fn access_denied_during_discovery_fails_with_the_api_and_reports_once() {
     let run = world
         .run("after-allow-test-traffic", &world.spec(json!({})))
         .await;
-    assert_reported_once(&run, "Failed");
+    run.assert_reported_once("Failed");
     let reasons = reasons(&run);
     assert!(
         reasons
@@ -331,7 +304,7 @@ async fn a_deployment_with_no_test_listener_fails_saying_so() {
     let run = world
         .run("after-allow-test-traffic", &world.spec(json!({})))
         .await;
-    assert_reported_once(&run, "Failed");
+    run.assert_reported_once("Failed");
     let reasons = reasons(&run);
     assert!(reasons.contains("has no test listener"), "{reasons}");
 }
@@ -342,7 +315,7 @@ async fn a_deployment_that_is_not_ecs_fails_saying_so() {
     let run = world
         .run("before-allow-traffic", &world.spec(json!({})))
         .await;
-    assert_reported_once(&run, "Failed");
+    run.assert_reported_once("Failed");
     let reasons = reasons(&run);
     assert!(
         reasons.contains("is not an ECS blue/green deployment"),
@@ -379,7 +352,7 @@ async fn host_name_pinning_over_tls_uses_the_name_for_sni_certificate_and_host()
     .run()
     .await;
     // THEN TLS verified, and SNI and Host carried the name
-    assert_reported_once(&run, "Succeeded");
+    run.assert_reported_once("Succeeded");
     let port = green.addr().port();
     assert_eq!(
         green.seen(),

@@ -45,32 +45,13 @@ fn quick_retry() -> Value {
 
 /// Exactly one status call, accepted, with `status`, for the sample event.
 fn assert_reported_once(run: &Run, status: &str) {
-    assert_eq!(
-        run.calls.len(),
-        1,
-        "status calls: {:?}\n{}",
-        run.calls,
-        run.log_text()
-    );
-    assert_eq!(
-        run.accepted_statuses(),
-        vec![status.to_owned()],
-        "{}",
-        run.log_text()
-    );
+    run.assert_reported_once(status);
     assert_eq!(run.calls[0].deployment_id, "d-ABCDEF123");
 }
 
 /// The verdict line's fields.
 fn verdict(run: &Run) -> Value {
-    let lines = run.log_fields("verdict");
-    assert_eq!(
-        lines.len(),
-        1,
-        "one verdict line expected:\n{}",
-        run.log_text()
-    );
-    lines[0].clone()
+    run.verdict()
 }
 
 /// The check result line's fields for `check`.
