@@ -20,6 +20,13 @@ pub struct AwsError {
 }
 
 impl AwsError {
+    /// Whether retrying cannot help: the role lacks the permission.
+    pub fn is_denied(&self) -> bool {
+        ["AccessDenied", "UnauthorizedOperation", "not authorized"]
+            .iter()
+            .any(|m| self.message.contains(m))
+    }
+
     /// An error for `api` with `message`.
     pub fn new(api: &'static str, message: impl Into<String>) -> Self {
         AwsError {

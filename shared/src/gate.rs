@@ -142,14 +142,34 @@ pub async fn bake<M: MetricReads>(
         let (mut assertions, error) = if alarms.is_empty() {
             (Vec::new(), None)
         } else {
-            look_at_alarms(cloud, alarms, fail_if_unreadable).await
+            tokio::time::timeout_at(stop_at, look_at_alarms(cloud, alarms, fail_if_unreadable))
+                .await
+                .unwrap_or_else(|_| {
+                    (
+                        Vec::new(),
+                        Some("CloudWatch did not answer in time".to_owned()),
+                    )
+                })
         };
         let mut error = error;
         for (gate, query) in metrics {
             let window = Duration::from_secs(u64::from(gate.period_s) * 2);
-            match cloud.latest(query, window).await {
+            let read = tokio::time::timeout_at(stop_at, cloud.latest(query, window))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(crate::cloud::AwsError::new(
+                        "cloudwatch:GetMetricData",
+                        "no answer in time",
+                    ))
+                });
+            match read {
+                // No datapoint: no breach of a ceiling (a 5xx count has none
+                // without errors), but a floor is not proven (no traffic).
                 Ok(value) => assertions.push(AssertionResult {
-                    passed: value.is_none_or(|v| !gate.breach.breached_by(v)),
+                    passed: match value {
+                        Some(v) => !gate.breach.breached_by(v),
+                        None => matches!(gate.breach, crate::plan::Breach::Above(_)),
+                    },
                     expected: format!("metric {} {} {}", gate.name, gate.stat, gate.breach),
                     actual: value.map_or_else(|| "no data".to_owned(), |v| v.to_string()),
                 }),
@@ -335,6 +355,40 @@ mod tests {
             "{}",
             result.summary()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_data_breaches_a_floor_but_not_a_ceiling() {
+        let cloud = FakeCloud::ready();
+        cloud.set_metric("RequestCount", vec![None]);
+        let floor = gate("RequestCount", Breach::Below(1.0));
+        let query = metric_query(&floor, Some(&cloud.deployment())).unwrap();
+        let result = bake(
+            &cloud,
+            &bake_plan(2_000),
+            &[],
+            true,
+            &[(floor, query.clone())],
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await;
+        assert!(!result.passed());
+        assert!(
+            result.summary().contains("got no data"),
+            "{}",
+            result.summary()
+        );
+        let ceiling = gate("RequestCount", Breach::Above(100.0));
+        let result = bake(
+            &cloud,
+            &bake_plan(2_000),
+            &[],
+            true,
+            &[(ceiling, query)],
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await;
+        assert!(result.passed());
     }
 
     #[tokio::test(start_paused = true)]

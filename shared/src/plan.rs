@@ -178,6 +178,37 @@ impl Plan {
                 checks.push(check);
             }
         }
+        // Before AllowTraffic, production still serves blue: probing it would
+        // pass green on blue's health.
+        if target.listener == Some(ListenerChoice::Production)
+            && spec.target.url.is_none()
+            && spec.checks.iter().any(|c| {
+                c.hooks.as_ref().is_none_or(|hooks| {
+                    hooks.iter().any(|h| {
+                        matches!(h, Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic)
+                    })
+                })
+            })
+        {
+            v.problem(
+                "target.listener",
+                "production still serves blue in AfterAllowTestTraffic and BeforeAllowTraffic: use it only for checks limited to AfterAllowTraffic (\"hooks\"), or leave it out".to_owned(),
+            );
+        }
+        if let (Some(bake), Some(_)) = (&bake, &spec.target.url) {
+            for (i, gate) in bake.metrics.iter().enumerate() {
+                if gate
+                    .dimensions
+                    .iter()
+                    .any(|(_, value)| value.contains(LOAD_BALANCER))
+                {
+                    v.problem(
+                        &format!("bake.metrics[{i}].dimensions"),
+                        format!("{LOAD_BALANCER} needs the listener found from the deployment: leave target.url out, or give the dimensions explicitly"),
+                    );
+                }
+            }
+        }
         if v.problems.is_empty() {
             Ok(Plan {
                 target,
@@ -482,6 +513,12 @@ impl Validator {
     }
 
     fn alarms(&mut self, spec: &AlarmsSpec) -> AlarmPolicy {
+        if spec.names.len() > 100 {
+            self.problem(
+                "alarms.names",
+                format!("expected at most 100 alarm names, got {}", spec.names.len()),
+            );
+        }
         for (i, name) in spec.names.iter().enumerate() {
             if name.trim().is_empty() || name.len() > 255 {
                 self.problem(
@@ -2014,5 +2051,28 @@ mod tests {
         local["readiness"] = json!({"enabled": false});
         local["alarms"] = json!({"deployment_group": false});
         assert!(!plan(&local).needs_discovery(Hook::AfterAllowTraffic));
+    }
+
+    #[test]
+    fn the_production_listener_is_refused_for_checks_before_traffic_moves() {
+        let mut spec = json!({"target": {"listener": "production"}, "checks": [check("health")]});
+        assert_eq!(
+            problems(&spec)[0],
+            "target.listener: production still serves blue in AfterAllowTestTraffic and BeforeAllowTraffic: use it only for checks limited to AfterAllowTraffic (\"hooks\"), or leave it out"
+        );
+        spec["checks"][0]["hooks"] = json!(["AfterAllowTraffic"]);
+        assert!(Plan::from_json(&spec.to_string()).is_ok());
+    }
+
+    #[test]
+    fn a_load_balancer_dimension_needs_a_discovered_listener() {
+        let mut spec = spec(vec![check("health")]);
+        spec["bake"] = json!({"duration_ms": 1000, "metrics": [{"metric": "HTTPCode_Target_5XX_Count", "stat": "Sum", "greater_than": 5}]});
+        assert_eq!(
+            problems(&spec),
+            vec![
+                "bake.metrics[0].dimensions: {load_balancer} needs the listener found from the deployment: leave target.url out, or give the dimensions explicitly"
+            ]
+        );
     }
 }

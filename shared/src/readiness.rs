@@ -33,13 +33,19 @@ pub async fn await_ready<C: Cloud>(
     let mut polls = 0;
     loop {
         polls += 1;
-        let look = look(cloud, deployment).await;
-        let (assertions, error) = match look {
-            Ok(assertions) => (assertions, None),
-            Err(error) => (Vec::new(), Some(error.to_string())),
+        let look = tokio::time::timeout_at(give_up_at, look(cloud, deployment)).await;
+        let (assertions, error, fatal) = match look {
+            Ok(Ok(assertions)) => (assertions, None, false),
+            // Denied stays denied; anything else (throttling, 5xx) may pass.
+            Ok(Err(error)) => (Vec::new(), Some(error.to_string()), error.is_denied()),
+            Err(_) => (
+                Vec::new(),
+                Some("AWS did not answer in time".to_owned()),
+                true,
+            ),
         };
         let ready = error.is_none() && assertions.iter().all(|a| a.passed);
-        let give_up = error.is_some() || Instant::now() + interval >= give_up_at;
+        let give_up = fatal || Instant::now() + interval >= give_up_at;
         if ready || give_up {
             let reason = (!ready).then(|| match &error {
                 Some(_) => "could not read green's state".to_owned(),
@@ -102,7 +108,7 @@ async fn look<C: Cloud>(
             actual: describe_task_set(&task_set),
         },
         AssertionResult {
-            passed: !targets.is_empty() && targets.iter().all(|t| t.state == "healthy"),
+            passed: serving(&targets),
             expected: format!(
                 "every target of green target group {} healthy",
                 deployment.green_target_group
@@ -110,6 +116,14 @@ async fn look<C: Cloud>(
             actual: describe_targets(&targets),
         },
     ])
+}
+
+/// At least one target, and every target not on its way out healthy.
+/// Draining targets (tasks of an earlier deployment leaving) are ignored;
+/// `unused` ones (the target group is on no listener) are not healthy.
+pub fn serving(targets: &[TargetHealth]) -> bool {
+    let staying: Vec<&TargetHealth> = targets.iter().filter(|t| t.state != "draining").collect();
+    !staying.is_empty() && staying.iter().all(|t| t.state == "healthy")
 }
 
 /// Steady, nothing pending, and as many running as desired (at least one).
@@ -249,6 +263,19 @@ mod tests {
         let result = await_ready(&cloud, &cloud.deployment(), policy(3_000), far()).await;
         assert!(!result.passed());
         assert_eq!(result.assertions[1].actual, "no target registered");
+    }
+
+    #[test]
+    fn draining_targets_are_ignored_but_not_counted() {
+        let t = |state: &str| TargetHealth {
+            id: "10.0.0.1".into(),
+            port: Some(80),
+            state: state.into(),
+            reason: None,
+        };
+        assert!(serving(&[t("healthy"), t("draining")]));
+        assert!(!serving(&[t("draining")]));
+        assert!(!serving(&[t("healthy"), t("unused")]));
     }
 
     #[tokio::test(start_paused = true)]

@@ -22,7 +22,7 @@ use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
-use crate::gate::{BAKE, bake, check_alarms, metric_query};
+use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query};
 use crate::guard::{Pending, install_abort_hook};
 use crate::hook::Hook;
 use crate::plan::{Check, MetricGate, Plan};
@@ -36,6 +36,8 @@ use crate::verdict::{Status, Verdict};
 /// Kept back from the deadline even for the report itself: the runtime still
 /// has to post the invocation result.
 const FINAL_SAFETY: Duration = Duration::from_millis(150);
+/// Longest wait for the DNS answer that pins `target.host`.
+const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 /// The engine's guard for a check that ignores its deadline (see `engine`).
 const CHECK_GUARD: Duration = Duration::from_millis(250);
 
@@ -79,6 +81,7 @@ impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .operation_attempt_timeout(Duration::from_secs(5))
+                    .operation_timeout(Duration::from_secs(12))
                     .build(),
             )
             .load()
@@ -302,7 +305,18 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         results.extend(outcomes);
         let alarms = self.alarm_names(plan, deployment.as_ref());
         if !alarms.is_empty() {
-            let gate = check_alarms(&self.cloud, &alarms, plan.alarms.fail_if_unreadable).await;
+            let gate = tokio::time::timeout_at(
+                stop_at,
+                check_alarms(&self.cloud, &alarms, plan.alarms.fail_if_unreadable),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                CheckResult::failed(
+                    ALARMS,
+                    "CloudWatch did not answer before the hook had to report".to_owned(),
+                    Duration::ZERO,
+                )
+            });
             log_check(&gate);
             results.push(gate);
         }
@@ -356,10 +370,19 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             .find(|(name, _)| *name == address_of)
         {
             Some((_, ip)) => vec![SocketAddr::new(*ip, port)],
-            None => tokio::net::lookup_host((address_of.as_str(), port))
-                .await
-                .map_err(|error| format!("cannot resolve {address_of}: {error}"))?
-                .collect(),
+            None => tokio::time::timeout(
+                DNS_TIMEOUT,
+                tokio::net::lookup_host((address_of.as_str(), port)),
+            )
+            .await
+            .map_err(|_| {
+                format!(
+                    "cannot resolve {address_of}: no answer within {} ms",
+                    DNS_TIMEOUT.as_millis()
+                )
+            })?
+            .map_err(|error| format!("cannot resolve {address_of}: {error}"))?
+            .collect(),
         };
         base.set_host(Some(host))
             .map_err(|error| format!("target.host {host:?}: {error}"))?;
@@ -425,7 +448,7 @@ fn log_deployment(found: &Deployment) {
         green_target_group = %found.green_target_group,
         listener = %listener,
         url = %url,
-        alarms = %found.alarms.names.join(", "),
+        group_alarms = %if found.alarms.enabled { found.alarms.names.join(", ") } else { "(alarm configuration disabled)".to_owned() },
         "deployment discovered"
     );
 }

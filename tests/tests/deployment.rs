@@ -255,7 +255,16 @@ async fn a_metric_breach_during_the_bake_fails_naming_metric_and_value() {
     // GIVEN production on green, and green's 5xx count rising during the bake
     let world = World::new(|s| s).await;
     world.front.set_metric(
-        MetricKey::named("HTTPCode_Target_5XX_Count"),
+        // Only green's target group: a bake watching blue would see nothing.
+        MetricKey::named("HTTPCode_Target_5XX_Count").with_dimension(
+            world
+                .fixture
+                .green
+                .target_group_arn
+                .rsplit(':')
+                .next()
+                .expect("a dimension"),
+        ),
         Script::per_call(vec![Some(0.0), Some(1.0), Some(12.0)]),
     );
     let spec = world.spec(json!({"bake": {

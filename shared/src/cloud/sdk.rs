@@ -323,6 +323,7 @@ impl MetricReads for SdkCloud {
             .cloudwatch
             .describe_alarms()
             .set_alarm_names(Some(names.to_vec()))
+            .max_records(100)
             .alarm_types(AlarmType::MetricAlarm)
             .alarm_types(AlarmType::CompositeAlarm)
             .send()
