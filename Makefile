@@ -38,9 +38,11 @@ test: toolchain $(VENV)/bin/moto_server
 	  awk '/^test result:/ {p += $$4; f += $$6} END {printf "all tests: %d passed, %d failed\n", p, f}' target/test.log; \
 	  exit $$status
 
-lint: toolchain
+lint: toolchain $(VENV)/bin/cfn-lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/python tests/template_policy.py
 
 fmt:
 	$(CARGO) fmt --all
@@ -55,6 +57,11 @@ $(VENV)/bin/cargo-lambda:
 	$(VENV)/bin/pip install --quiet cargo-lambda
 
 venv: $(VENV)/bin/cargo-lambda
+
+# cfn-lint for template.yaml (and its decoder for the policy check).
+$(VENV)/bin/cfn-lint:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "cfn-lint==1.51.0"
 
 # moto's server (an AWS emulator) for the end-to-end tests, in the same venv.
 $(VENV)/bin/moto_server:

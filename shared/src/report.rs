@@ -15,6 +15,9 @@ use tokio::time::Instant;
 use crate::event::HookEvent;
 use crate::verdict::Status;
 
+/// The IAM action the report needs.
+pub const REPORT_API: &str = "codedeploy:PutLifecycleEventHookExecutionStatus";
+
 /// Longest wait for one answer from CodeDeploy.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 /// First pause between attempts; doubles up to [`MAX_BACKOFF`].
