@@ -3,21 +3,24 @@
 #   make demo                 run the three hooks locally on built-in sample data
 #   make demo SCENARIO=broken the same, with a green service that answers wrongly
 #   make test                 every test: unit, schema, end-to-end on the real binaries
-#   make lint                 rustfmt and clippy, warnings as errors
+#   make lint                 rustfmt, clippy (warnings as errors), SAM templates, IAM policy, examples
 #   make schema               regenerate schema/greenlight-spec.schema.json
 #   make local                sample green + CodeDeploy stand-in on fixed ports (for watch/invoke)
 #   make watch                cargo lambda watch, with the hooks pointed at `make local`
 #   make invoke HOOK=...      cargo lambda invoke HOOK with events/HOOK.json
+#   make build                release arm64 build for Lambda: target/lambda/<hook>/bootstrap.zip
+#   make package              the three zips in dist/, with sizes and SHA-256
 
 SHELL := /bin/bash
 CARGO ?= cargo
 VENV ?= .venv
+SAM_VENV ?= .venv-sam
 PYTHON ?= python3
 SCENARIO ?= healthy
 HOOK ?= after-allow-test-traffic
 export SCENARIO
 
-.PHONY: demo test lint fmt schema local watch invoke venv toolchain clean
+.PHONY: demo test lint fmt schema local watch invoke venv toolchain clean build package arm64
 
 # Rust components the targets need; rustup adds them if missing.
 toolchain:
@@ -38,11 +41,20 @@ test: toolchain $(VENV)/bin/moto_server
 	  awk '/^test result:/ {p += $$4; f += $$6} END {printf "all tests: %d passed, %d failed\n", p, f}' target/test.log; \
 	  exit $$status
 
-lint: toolchain $(VENV)/bin/cfn-lint
+# Rust style and lints, then the SAM templates: cfn-lint, `sam validate
+# --lint` (no AWS credentials needed), the IAM policy against the code (and
+# a self-test that widening it is caught), and the deployment examples.
+TEMPLATES := template.yaml examples/ecs-bluegreen-stack.yaml
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
+
+lint: toolchain $(SAM_VENV)/bin/sam
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/cfn-lint template.yaml
-	$(VENV)/bin/python tests/template_policy.py
+	$(SAM_VENV)/bin/cfn-lint $(TEMPLATES)
+	@for t in $(TEMPLATES); do $(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t $$t || exit 1; done
+	$(SAM_VENV)/bin/python tests/template_policy.py
+	$(SAM_VENV)/bin/python tests/template_policy.py --self-test
+	$(SAM_VENV)/bin/python tests/examples_check.py
 
 fmt:
 	$(CARGO) fmt --all
@@ -50,23 +62,52 @@ fmt:
 schema:
 	UPDATE_SCHEMA=1 $(CARGO) test -p greenlight --test schema
 
-# A Python venv with cargo-lambda, for watch/invoke.
+# A Python venv with cargo-lambda and zig (its cross linker), for
+# build/watch/invoke. cargo-lambda runs zig as `python3 -m ziglang`, so the
+# venv's python comes first on PATH wherever cargo-lambda runs.
 $(VENV)/bin/cargo-lambda:
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet cargo-lambda
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "cargo-lambda==1.9.2" "ziglang==0.17.1"
 
 venv: $(VENV)/bin/cargo-lambda
 
-# cfn-lint for template.yaml (and its decoder for the policy check).
-$(VENV)/bin/cfn-lint:
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet "cfn-lint==1.51.0"
+# AWS SAM CLI (with the cfn-lint it wants) in a venv of its own, apart from
+# moto's: the two pin different botocore versions.
+$(SAM_VENV)/bin/sam:
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli==1.170.0"
 
 # moto's server (an AWS emulator) for the end-to-end tests, in the same venv.
 $(VENV)/bin/moto_server:
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet "moto[server]==5.2.5"
+
+HOOKS := after-allow-test-traffic before-allow-traffic after-allow-traffic
+
+# Lambda's Graviton (arm64) target, fetched by rustup if missing.
+arm64: toolchain
+	@rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$$' || rustup target add aarch64-unknown-linux-gnu
+
+# Release build of the three hooks for Lambda (provided.al2023, arm64), one
+# cargo run for all three; prints the time and the zip sizes.
+build: venv arm64
+	@started=$$(date +%s); \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip \
+	  $(foreach hook,$(HOOKS),--package $(hook)) || exit 1; \
+	echo "arm64 release build took $$(( $$(date +%s) - started )) s"; \
+	for hook in $(HOOKS); do \
+	  zip=target/lambda/$$hook/bootstrap.zip; \
+	  test -f $$zip || { echo "missing $$zip"; exit 1; }; \
+	  printf '%-26s %9d bytes zipped  %s\n' $$hook $$(stat -c %s $$zip) $$zip; \
+	done
+
+# The deployable artifacts, one zip per hook, named after the hook.
+package: build
+	@mkdir -p dist
+	@for hook in $(HOOKS); do cp target/lambda/$$hook/bootstrap.zip dist/$$hook.zip; done
+	@cd dist && for hook in $(HOOKS); do \
+	  printf '%-34s %9d bytes  sha256 %s\n' $$hook.zip $$(stat -c %s $$hook.zip) $$(sha256sum $$hook.zip | cut -d' ' -f1); \
+	done
 
 local: toolchain
 	$(CARGO) run --quiet -p greenlight-e2e --bin greenlight-demo -- serve
@@ -85,4 +126,4 @@ invoke: venv
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(SAM_VENV) dist

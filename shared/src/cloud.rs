@@ -235,6 +235,13 @@ pub trait MetricReads: Send + Sync {
 }
 
 /// All the AWS reads, as one bound.
+/// Where a spec kept in SSM Parameter Store comes from (read once, at cold
+/// start, so that the spec can change without redeploying the functions).
+pub trait ParameterReads: Send + Sync {
+    /// The decrypted value of parameter `name` (a name or an ARN).
+    fn parameter(&self, name: &str) -> impl Future<Output = Result<String, AwsError>> + Send;
+}
+
 pub trait Cloud: DeploymentReads + BalancerReads + TaskSetReads + MetricReads {}
 
 impl<T: DeploymentReads + BalancerReads + TaskSetReads + MetricReads> Cloud for T {}

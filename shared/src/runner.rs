@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use reqwest::Url;
 
 use crate::check::{CheckResult, millis};
-use crate::cloud::sdk::SdkCloud;
+use crate::cloud::sdk::{SdkCloud, SsmParameters};
 use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
@@ -56,8 +56,22 @@ impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
     /// Reads the settings and builds the AWS and HTTP clients, once. Never
     /// fails: a problem becomes the reason every invocation reports `Failed`.
     pub async fn from_env(hook: Hook) -> Self {
-        let mut settings =
-            std::panic::catch_unwind(Settings::from_env).unwrap_or_else(|panic| Settings {
+        // Reads retry as the SDK does; the report retries on its own, within
+        // the deadline.
+        let reads = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(5))
+                    .operation_timeout(Duration::from_secs(12))
+                    .build(),
+            )
+            .load()
+            .await;
+        let parameters = SsmParameters::new(&reads);
+        let mut settings = AssertUnwindSafe(Settings::from_env(&parameters))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Settings {
                 plan: Err(format!(
                     "reading the configuration panicked: {}",
                     panic_message(panic.as_ref())
@@ -75,17 +89,6 @@ impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
         if let (Some(error), Ok(_)) = (probe.error(), &settings.plan) {
             settings.plan = Err(error.to_owned());
         }
-        // Reads retry as the SDK does; the report retries on its own, within
-        // the deadline.
-        let reads = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(5))
-                    .operation_timeout(Duration::from_secs(12))
-                    .build(),
-            )
-            .load()
-            .await;
         let reports = reads
             .to_builder()
             .retry_config(aws_config::retry::RetryConfig::disabled())
@@ -567,8 +570,10 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let settings =
-            Settings::load(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()));
+        let settings = Settings::load(
+            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            None,
+        );
         HookRunner::new(
             Hook::AfterAllowTestTraffic,
             settings,

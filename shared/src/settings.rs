@@ -3,16 +3,22 @@
 
 use std::time::Duration;
 
+use crate::cloud::ParameterReads;
 use crate::plan::Plan;
 
 /// Inline spec JSON.
 pub const SPEC_VAR: &str = "GREENLIGHT_SPEC";
 /// Path of a spec file.
 pub const SPEC_FILE_VAR: &str = "GREENLIGHT_SPEC_FILE";
+/// Name (or ARN) of an SSM parameter holding the spec, read at cold start.
+pub const SPEC_PARAMETER_VAR: &str = "GREENLIGHT_SPEC_PARAMETER";
 /// `true` to log the verdict but always report `Succeeded`.
 pub const DRY_RUN_VAR: &str = "GREENLIGHT_DRY_RUN";
 /// Milliseconds kept back from the Lambda deadline for the report.
 pub const REPORT_MARGIN_VAR: &str = "GREENLIGHT_REPORT_MARGIN_MS";
+
+/// Longest wait for the SSM parameter at cold start (the SDK retries within).
+pub const PARAMETER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default report margin: room for a few report attempts with backoff.
 pub const DEFAULT_REPORT_MARGIN: Duration = Duration::from_secs(5);
@@ -31,9 +37,14 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the settings through `var` (the process environment in
-    /// production). Never fails: every problem ends up in `plan`, so that each
-    /// invocation still reports `Failed` with the reason.
-    pub fn load(var: impl Fn(&str) -> Option<String>) -> Settings {
+    /// production); `parameter` is the value of the SSM parameter named by
+    /// `GREENLIGHT_SPEC_PARAMETER`, already read (or why it could not be).
+    /// Never fails: every problem ends up in `plan`, so that each invocation
+    /// still reports `Failed` with the reason.
+    pub fn load(
+        var: impl Fn(&str) -> Option<String>,
+        parameter: Option<Result<String, String>>,
+    ) -> Settings {
         let mut problems = Vec::new();
         let dry_run = match var(DRY_RUN_VAR).as_deref().map(str::trim) {
             None | Some("" | "false" | "0") => false,
@@ -57,8 +68,8 @@ impl Settings {
                 }
             },
         };
-        let plan =
-            read_spec(&var).and_then(|text| Plan::from_json(&text).map_err(|e| e.to_string()));
+        let plan = read_spec(&var, parameter)
+            .and_then(|text| Plan::from_json(&text).map_err(|e| e.to_string()));
         let plan = match (plan, problems.is_empty()) {
             (Ok(plan), true) => Ok(plan),
             (Ok(_), false) => Err(problems.join("; ")),
@@ -74,20 +85,72 @@ impl Settings {
         }
     }
 
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> Settings {
-        Settings::load(|name| std::env::var(name).ok())
+    /// Reads the settings from the process environment, and the spec from
+    /// SSM through `parameters` when `GREENLIGHT_SPEC_PARAMETER` names one.
+    pub async fn from_env(parameters: &impl ParameterReads) -> Settings {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let parameter = match var(SPEC_PARAMETER_VAR) {
+            None => None,
+            Some(name) => Some(
+                match tokio::time::timeout(PARAMETER_TIMEOUT, parameters.parameter(name.trim()))
+                    .await
+                {
+                    Ok(Ok(value)) => Ok(value),
+                    Ok(Err(error)) => Err(error.to_string()),
+                    Err(_) => Err(format!(
+                        "no answer within {} s",
+                        PARAMETER_TIMEOUT.as_secs()
+                    )),
+                },
+            ),
+        };
+        Settings::load(var, parameter)
     }
 }
 
-fn read_spec(var: &impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    match (var(SPEC_VAR), var(SPEC_FILE_VAR)) {
-        (Some(_), Some(_)) => Err(format!("set only one of {SPEC_VAR} and {SPEC_FILE_VAR}")),
-        (Some(text), None) => Ok(text),
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map_err(|error| format!("{SPEC_FILE_VAR}: cannot read {path:?}: {error}")),
-        (None, None) => Err(format!(
-            "no spec: set {SPEC_VAR} (inline JSON) or {SPEC_FILE_VAR} (a path)"
+/// The spec's text from the one source that is set. An empty variable counts
+/// as unset, as CloudFormation sets every variable it declares.
+fn read_spec(
+    var: &impl Fn(&str) -> Option<String>,
+    parameter: Option<Result<String, String>>,
+) -> Result<String, String> {
+    let set = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+    let sources = [
+        (SPEC_VAR, set(SPEC_VAR)),
+        (SPEC_FILE_VAR, set(SPEC_FILE_VAR)),
+        (SPEC_PARAMETER_VAR, set(SPEC_PARAMETER_VAR)),
+    ];
+    let given: Vec<&(&str, Option<String>)> = sources
+        .iter()
+        .filter(|(_, value)| value.is_some())
+        .collect();
+    match given.as_slice() {
+        [] => Err(format!(
+            "no spec: set {SPEC_VAR} (inline JSON), {SPEC_FILE_VAR} (a path) or {SPEC_PARAMETER_VAR} (an SSM parameter name)"
+        )),
+        [(name, Some(value))] => match *name {
+            SPEC_VAR => Ok(value.clone()),
+            SPEC_FILE_VAR => std::fs::read_to_string(value)
+                .map_err(|error| format!("{SPEC_FILE_VAR}: cannot read {value:?}: {error}")),
+            _ => match parameter {
+                Some(Ok(text)) => Ok(text),
+                Some(Err(error)) => Err(format!(
+                    "{SPEC_PARAMETER_VAR}: cannot read SSM parameter {:?} at cold start: {error}",
+                    value.trim()
+                )),
+                None => Err(format!(
+                    "{SPEC_PARAMETER_VAR}: SSM parameter {:?} was not read",
+                    value.trim()
+                )),
+            },
+        },
+        several => Err(format!(
+            "set only one of {}",
+            several
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -105,7 +168,51 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        Settings::load(|name| map.get(name).cloned())
+        Settings::load(|name| map.get(name).cloned(), None)
+    }
+
+    fn load_parameter(vars: &[(&str, &str)], parameter: Result<&str, &str>) -> Settings {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load(
+            |name| map.get(name).cloned(),
+            Some(parameter.map(str::to_owned).map_err(str::to_owned)),
+        )
+    }
+
+    #[test]
+    fn reads_a_spec_from_an_ssm_parameter() {
+        let settings = load_parameter(&[(SPEC_PARAMETER_VAR, "/greenlight/spec")], Ok(GOOD));
+        assert!(settings.plan.is_ok(), "{:?}", settings.plan);
+    }
+
+    #[test]
+    fn an_unreadable_ssm_parameter_names_it_and_why() {
+        let settings = load_parameter(
+            &[(SPEC_PARAMETER_VAR, "/greenlight/spec")],
+            Err("ssm:GetParameter failed: ParameterNotFound: (no message)"),
+        );
+        assert_eq!(
+            settings.plan.unwrap_err(),
+            "GREENLIGHT_SPEC_PARAMETER: cannot read SSM parameter \"/greenlight/spec\" at cold start: ssm:GetParameter failed: ParameterNotFound: (no message)"
+        );
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset_and_two_sources_are_refused() {
+        let settings = load(&[
+            (SPEC_VAR, GOOD),
+            (SPEC_FILE_VAR, ""),
+            (SPEC_PARAMETER_VAR, " "),
+        ]);
+        assert!(settings.plan.is_ok(), "{:?}", settings.plan);
+        let both = load(&[(SPEC_VAR, GOOD), (SPEC_PARAMETER_VAR, "/greenlight/spec")]);
+        assert_eq!(
+            both.plan.unwrap_err(),
+            "set only one of GREENLIGHT_SPEC, GREENLIGHT_SPEC_PARAMETER"
+        );
     }
 
     #[test]
@@ -131,7 +238,7 @@ mod tests {
         let settings = load(&[]);
         assert_eq!(
             settings.plan.unwrap_err(),
-            "no spec: set GREENLIGHT_SPEC (inline JSON) or GREENLIGHT_SPEC_FILE (a path)"
+            "no spec: set GREENLIGHT_SPEC (inline JSON), GREENLIGHT_SPEC_FILE (a path) or GREENLIGHT_SPEC_PARAMETER (an SSM parameter name)"
         );
     }
 

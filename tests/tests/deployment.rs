@@ -67,8 +67,15 @@ impl World {
     }
 
     async fn run(&self, hook: &str, spec: &Value) -> Run {
-        let mut invocation =
-            Invocation::new(hook, &spec.to_string()).with_front(self.front.clone());
+        self.run_with(hook, |invocation| {
+            invocation.env("GREENLIGHT_SPEC", &spec.to_string())
+        })
+        .await
+    }
+
+    /// Runs `hook` on the staged deployment, its invocation changed by `change`.
+    async fn run_with(&self, hook: &str, change: impl FnOnce(Invocation) -> Invocation) -> Run {
+        let mut invocation = change(Invocation::new(hook, "").with_front(self.front.clone()));
         invocation.event["DeploymentId"] = Value::String(self.fixture.deployment_id.clone());
         invocation.timeout = Duration::from_secs(20);
         invocation.run().await
@@ -388,4 +395,54 @@ async fn host_name_pinning_over_tls_uses_the_name_for_sni_certificate_and_host()
         "{}",
         reasons(&run)
     );
+}
+
+#[tokio::test]
+async fn the_spec_can_live_in_an_ssm_parameter_read_at_cold_start() {
+    // GIVEN the spec stored in SSM Parameter Store (moto), not in the function
+    let world = World::new(|s| s).await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config(&world._moto.url()));
+    ssm.put_parameter()
+        .name("/greenlight/web/spec")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(world.spec(json!({})).to_string())
+        .send()
+        .await
+        .expect("put the spec parameter");
+    // WHEN the hook runs with only the parameter's name
+    let run = world
+        .run_with("after-allow-test-traffic", |invocation| {
+            invocation
+                .without_env("GREENLIGHT_SPEC")
+                .env("GREENLIGHT_SPEC_PARAMETER", "/greenlight/web/spec")
+        })
+        .await;
+    // THEN it read the spec, checked green with it and reported Succeeded
+    run.assert_reported_once("Succeeded");
+    assert_eq!(world.test_green.requests(), 1, "{}", run.log_text());
+}
+
+#[tokio::test]
+async fn a_missing_ssm_parameter_fails_naming_it() {
+    // GIVEN a parameter name that does not exist
+    let world = World::new(|s| s).await;
+    // WHEN the hook runs with it
+    let run = world
+        .run_with("before-allow-traffic", |invocation| {
+            invocation
+                .without_env("GREENLIGHT_SPEC")
+                .env("GREENLIGHT_SPEC_PARAMETER", "/greenlight/nothing-here")
+        })
+        .await;
+    // THEN it reports Failed once, saying which parameter and why, and never
+    // probes green with no spec
+    run.assert_reported_once("Failed");
+    let why = reasons(&run);
+    assert!(
+        why.starts_with(
+            "configuration: GREENLIGHT_SPEC_PARAMETER: cannot read SSM parameter \"/greenlight/nothing-here\" at cold start: ssm:GetParameter failed: ParameterNotFound"
+        ),
+        "{why}"
+    );
+    assert_eq!(world.test_green.requests(), 0);
 }

@@ -35,6 +35,40 @@ impl SdkCloud {
     }
 }
 
+/// SSM Parameter Store, for a spec kept there.
+#[derive(Debug, Clone)]
+pub struct SsmParameters {
+    ssm: aws_sdk_ssm::Client,
+}
+
+impl SsmParameters {
+    /// Builds the client.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        SsmParameters {
+            ssm: aws_sdk_ssm::Client::new(config),
+        }
+    }
+}
+
+impl super::ParameterReads for SsmParameters {
+    async fn parameter(&self, name: &str) -> Result<String, AwsError> {
+        const API: &str = "ssm:GetParameter";
+        let output = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(failed(API))?;
+        output
+            .parameter()
+            .and_then(|p| p.value())
+            .map(str::to_owned)
+            .ok_or_else(|| missing(API, "Parameter.Value"))
+    }
+}
+
 /// An SDK error as the API's name, the error code and message.
 fn failed<E, R>(api: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsError
 where
