@@ -132,8 +132,21 @@ def check(template, name="template.yaml", raw=""):
     for action in sorted(granted - called - PLATFORM):
         problems.append(f"{name} grants {action}, which no code calls")
     settings = (ROOT / "shared/src/settings.rs").read_text()
-    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    for var in sorted(set(re.findall(r'"(GREENLIGHT_[A-Z_]+)"', settings))):
+    sources = sorted((ROOT / "shared/src").rglob("*.rs")) + sorted((ROOT / "functions").rglob("*.rs"))
+    read = set()
+    for source in sources:
+        code = source.read_text()
+        read.update(re.findall(r'"(GREENLIGHT_[A-Z_]+)"', code))
+        if source.name != "settings.rs" and re.search(r"env::var(_os)?\(", code):
+            problems.append(f"{source.relative_to(ROOT)} reads the environment: read it in settings.rs, where this check sees it")
+    function = template.get("Globals", {}).get("Function", {})
+    variables = function.get("Environment", {}).get("Variables", {})
+    logging = function.get("LoggingConfig", {})
+    # lambda_runtime's tracing setup reads AWS_LAMBDA_LOG_FORMAT and
+    # AWS_LAMBDA_LOG_LEVEL, which Lambda sets from the logging configuration.
+    if logging.get("LogFormat") != "JSON" or "ApplicationLogLevel" not in logging:
+        problems.append(f"{name}: Globals.Function.LoggingConfig must set LogFormat JSON and ApplicationLogLevel")
+    for var in sorted(read):
         if var not in variables and not (var in UNSET_OK and var in text):
             problems.append(f"{var} is read by the code but neither set nor documented in {name}")
     for var in sorted(variables):
