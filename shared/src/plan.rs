@@ -139,10 +139,10 @@ impl Plan {
         let readiness = v.readiness(&spec.readiness);
         let alarms = v.alarms(&spec.alarms);
         let bake = spec.bake.as_ref().map(|bake| v.bake(bake));
-        if !(1..=64).contains(&spec.concurrency) {
+        if !(1..=128).contains(&spec.concurrency) {
             v.problem(
                 "concurrency",
-                format!("expected 1..=64, got {}", spec.concurrency),
+                format!("expected 1..=128, got {}", spec.concurrency),
             );
         }
         let default_timeout = spec
@@ -1280,7 +1280,7 @@ mod tests {
             problems[0],
             "target.url: expected an http:// or https:// URL with a host, got \"ftp://green.internal\""
         );
-        assert_eq!(problems[1], "concurrency: expected 1..=64, got 0");
+        assert_eq!(problems[1], "concurrency: expected 1..=128, got 0");
         assert_eq!(
             problems[2],
             "defaults.timeout_ms: expected 1..=300000 milliseconds, got 0"
@@ -1294,13 +1294,13 @@ mod tests {
     #[test]
     fn the_error_lists_every_problem_on_one_line() {
         // GIVEN a spec with two problems
-        let spec = json!({"target": {"url": TARGET}, "concurrency": 65, "checks": []});
+        let spec = json!({"target": {"url": TARGET}, "concurrency": 129, "checks": []});
         // WHEN it is validated
         let error = Plan::from_json(&spec.to_string()).expect_err("invalid spec");
         // THEN the error's text has both, separated by "; "
         assert_eq!(
             error.to_string(),
-            "invalid spec: concurrency: expected 1..=64, got 65; checks: add at least one check"
+            "invalid spec: concurrency: expected 1..=128, got 129; checks: add at least one check"
         );
     }
 

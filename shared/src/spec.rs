@@ -28,9 +28,9 @@ pub struct Spec {
     /// Watching alarms and metrics for a while after production moved
     /// (AfterAllowTraffic only).
     pub bake: Option<BakeSpec>,
-    /// How many checks may run at the same time (1..=64).
+    /// How many checks may run at the same time (1..=128).
     #[serde(default = "default_concurrency")]
-    #[schemars(range(min = 1, max = 64))]
+    #[schemars(range(min = 1, max = 128))]
     pub concurrency: u32,
     /// Defaults applied to every check that does not set its own.
     #[serde(default)]

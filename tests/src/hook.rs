@@ -166,6 +166,17 @@ impl HookProcess {
         }
     }
 
+    /// The process's peak resident memory so far (`VmHWM`), in KiB; `None`
+    /// where `/proc` does not tell (not Linux, or the process is gone).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// Stops the process and returns everything it printed.
     pub async fn stop(mut self) -> Vec<String> {
         self.child.kill().await.ok();
