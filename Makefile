@@ -10,6 +10,7 @@
 #   make invoke HOOK=...      cargo lambda invoke HOOK with events/HOOK.json
 #   make build                release arm64 build for Lambda: target/lambda/<hook>/bootstrap.zip
 #   make package              the three zips in dist/, with sizes and SHA-256
+#   make bench                cold start, memory, time to verdict, sizes -> BENCHMARKS.md/.json
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -20,7 +21,7 @@ SCENARIO ?= healthy
 HOOK ?= after-allow-test-traffic
 export SCENARIO
 
-.PHONY: demo test lint fmt schema local watch invoke venv toolchain clean build package arm64
+.PHONY: demo test lint fmt schema local watch invoke venv toolchain clean build package arm64 bench
 
 # Rust components the targets need; rustup adds them if missing.
 toolchain:
@@ -50,6 +51,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 lint: toolchain $(SAM_VENV)/bin/sam
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p greenlight --no-default-features --all-targets -- -D warnings
 	$(SAM_VENV)/bin/cfn-lint $(TEMPLATES)
 	@for t in $(TEMPLATES); do $(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t $$t || exit 1; done
 	$(SAM_VENV)/bin/python tests/template_policy.py
@@ -108,6 +110,15 @@ package: build
 	@cd dist && for hook in $(HOOKS); do \
 	  printf '%-34s %9d bytes  sha256 %s\n' $$hook.zip $$(stat -c %s $$hook.zip) $$(sha256sum $$hook.zip | cut -d' ' -f1); \
 	done
+
+# Benchmarks: the arm64 artifacts (make build), the assertion micro-benchmark
+# (criterion, engine only), then the release hooks measured under a local
+# Lambda Runtime API by greenlight-bench, which writes BENCHMARKS.md (between
+# its markers) and BENCHMARKS.json. Medians; nothing asserts a time.
+BENCH_RUNS ?= 15
+bench: build
+	$(CARGO) bench -p greenlight --no-default-features --bench assertions
+	GREENLIGHT_HOOK_PROFILE=release $(CARGO) run --quiet -p greenlight-e2e --bin greenlight-bench -- --runs $(BENCH_RUNS)
 
 local: toolchain
 	$(CARGO) run --quiet -p greenlight-e2e --bin greenlight-demo -- serve

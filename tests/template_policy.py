@@ -17,7 +17,7 @@ import cfnlint.decode
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The adapters are where AWS is called; each names its IAM action.
-ADAPTERS = [ROOT / "shared/src/cloud/sdk.rs", ROOT / "shared/src/report.rs"]
+ADAPTERS = [ROOT / "shared/src/cloud/sdk.rs", ROOT / "shared/src/report.rs", ROOT / "shared/src/report/sdk.rs"]
 ACTION = re.compile(r'"((?:codedeploy|ecs|elasticloadbalancing|cloudwatch|ssm):[A-Za-z]+)"')
 # Actions that accept no resource-level permission: "*" is the only choice.
 NO_RESOURCE = {

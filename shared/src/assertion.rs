@@ -2,6 +2,7 @@
 //! response, a predicate judges it, and the result keeps both what was expected
 //! and what was found, for the log line an operator reads at 3 a.m.
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use regex::Regex;
@@ -132,9 +133,53 @@ impl fmt::Display for Predicate {
     }
 }
 
+/// One response as the assertions see it: the body is parsed as JSON at
+/// most once, however many JSON assertions look at it.
+#[derive(Debug)]
+pub struct Evaluated<'a> {
+    response: &'a ProbeResponse,
+    json: OnceCell<Result<Value, String>>,
+}
+
+impl<'a> Evaluated<'a> {
+    /// Wraps a response; nothing is parsed yet.
+    pub fn new(response: &'a ProbeResponse) -> Self {
+        Evaluated {
+            response,
+            json: OnceCell::new(),
+        }
+    }
+
+    /// The body as JSON, or why it is not.
+    fn json(&self) -> Result<&Value, &str> {
+        self.json
+            .get_or_init(|| {
+                serde_json::from_str::<Value>(&self.response.body).map_err(|error| {
+                    format!(
+                        "body is not JSON ({error}){}: {}",
+                        if self.response.truncated {
+                            " [truncated]"
+                        } else {
+                            ""
+                        },
+                        shorten(&self.response.body)
+                    )
+                })
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
 impl Assertion {
     /// Runs the query on the response and judges the value.
     pub fn evaluate(&self, response: &ProbeResponse) -> AssertionResult {
+        self.evaluate_on(&Evaluated::new(response))
+    }
+
+    /// As `evaluate`, sharing the parsed body with the response's other
+    /// assertions.
+    pub fn evaluate_on(&self, response: &Evaluated<'_>) -> AssertionResult {
         let actual = self.query.select(response);
         let passed = self.predicate.holds(&actual);
         AssertionResult {
@@ -152,7 +197,8 @@ impl Assertion {
 
 impl Query {
     /// The value this query finds in the response.
-    pub fn select(&self, response: &ProbeResponse) -> Actual {
+    pub fn select(&self, evaluated: &Evaluated<'_>) -> Actual {
+        let response = evaluated.response;
         match self {
             Query::Status => Actual::Value(Value::from(response.status)),
             Query::Header(name) => match response.headers.get(name.as_str()) {
@@ -162,18 +208,10 @@ impl Query {
                 )),
             },
             Query::Body => Actual::Value(Value::String(response.body.clone())),
-            Query::Json { path, .. } => match serde_json::from_str::<Value>(&response.body) {
-                Err(error) => Actual::Error(format!(
-                    "body is not JSON ({error}){}: {}",
-                    if response.truncated {
-                        " [truncated]"
-                    } else {
-                        ""
-                    },
-                    shorten(&response.body)
-                )),
+            Query::Json { path, .. } => match evaluated.json() {
+                Err(error) => Actual::Error(error.to_owned()),
                 Ok(document) => {
-                    let nodes = path.query(&document).all();
+                    let nodes = path.query(document).all();
                     match nodes.as_slice() {
                         [] => Actual::Missing,
                         [one] => Actual::Value((*one).clone()),

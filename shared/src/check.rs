@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::assertion::{AssertionResult, shorten};
+use crate::assertion::{AssertionResult, Evaluated, shorten};
 use crate::plan::Check;
 use crate::probe::HttpProbe;
 use crate::redaction::Redactor;
@@ -166,11 +166,12 @@ pub async fn run_check<P: HttpProbe>(
         let passed = match probe.send(&check.request, timeout).await {
             Ok(response) => {
                 result.error = None;
+                let evaluated = Evaluated::new(&response);
                 result.assertions = check
                     .assertions
                     .iter()
                     .map(|assertion| {
-                        let mut outcome = assertion.evaluate(&response);
+                        let mut outcome = assertion.evaluate_on(&evaluated);
                         outcome.actual = shorten(&redactor.redact(&outcome.actual));
                         outcome
                     })

@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 pub(crate) mod fake;
+#[cfg(feature = "aws")]
 pub mod sdk;
 
 use std::future::Future;

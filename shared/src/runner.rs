@@ -17,18 +17,25 @@ use std::net::SocketAddr;
 use reqwest::Url;
 
 use crate::check::{CheckResult, millis};
+#[cfg(feature = "aws")]
 use crate::cloud::sdk::{SdkCloud, SsmParameters};
 use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
 use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query};
-use crate::guard::{Pending, install_abort_hook};
+use crate::guard::Pending;
+#[cfg(feature = "aws")]
+use crate::guard::install_abort_hook;
 use crate::hook::Hook;
 use crate::plan::{Check, MetricGate, Plan};
-use crate::probe::{HttpProbe, ReqwestProbe};
+use crate::probe::HttpProbe;
+#[cfg(feature = "aws")]
+use crate::probe::ReqwestProbe;
 use crate::readiness::await_ready;
-use crate::report::{CodeDeployReporter, StatusReporter, deliver};
+#[cfg(feature = "aws")]
+use crate::report::CodeDeployReporter;
+use crate::report::{StatusReporter, deliver};
 use crate::settings::{REPORT_MARGIN_VAR, Settings};
 use crate::spec::ListenerChoice;
 use crate::verdict::{Status, Verdict};
@@ -52,6 +59,7 @@ pub struct HookRunner<P, R, C> {
     pending: Pending,
 }
 
+#[cfg(feature = "aws")]
 impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
     /// Reads the settings and builds the AWS and HTTP clients, once. Never
     /// fails: a problem becomes the reason every invocation reports `Failed`.

@@ -43,14 +43,27 @@ impl Build {
         static ABORT: OnceLock<PathBuf> = OnceLock::new();
         match self {
             Build::Standard => STANDARD.get_or_init(|| {
-                let dir = profile_dir();
-                let profile = if dir.ends_with("release") {
-                    "release"
-                } else {
-                    "dev"
-                };
-                build_hooks(profile, &[]);
-                dir
+                // `GREENLIGHT_HOOK_PROFILE=release` runs the release binaries
+                // from a harness built in another profile (the benchmarks).
+                match std::env::var("GREENLIGHT_HOOK_PROFILE").as_deref() {
+                    Ok("release") => {
+                        build_hooks("release", &[]);
+                        profile_dir()
+                            .parent()
+                            .expect("target folder")
+                            .join("release")
+                    }
+                    _ => {
+                        let dir = profile_dir();
+                        let profile = if dir.ends_with("release") {
+                            "release"
+                        } else {
+                            "dev"
+                        };
+                        build_hooks(profile, &[]);
+                        dir
+                    }
+                }
             }),
             Build::AbortOnPanic => ABORT.get_or_init(|| {
                 build_hooks("e2e-abort", &["--features", "greenlight/fault-injection"]);

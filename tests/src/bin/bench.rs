@@ -253,6 +253,35 @@ fn first_entry_size(zip: &[u8]) -> Option<u64> {
     u32_at(directory + 24).map(u64::from)
 }
 
+/// The criterion results under `target/criterion` (from `cargo bench`):
+/// each benchmark's median time per iteration.
+fn micro_benchmarks() -> Vec<Value> {
+    let root = workspace_root().join("target/criterion");
+    let mut found = Vec::new();
+    let groups = std::fs::read_dir(&root).into_iter().flatten().flatten();
+    for group in groups {
+        for bench in std::fs::read_dir(group.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let new = bench.path().join("new");
+            let read = |name: &str| -> Option<Value> {
+                serde_json::from_str(&std::fs::read_to_string(new.join(name)).ok()?).ok()
+            };
+            if let (Some(id), Some(estimates)) = (read("benchmark.json"), read("estimates.json")) {
+                found.push(json!({
+                    "id": id["full_id"],
+                    "median_us": round(estimates["median"]["point_estimate"].as_f64().unwrap_or(0.0) / 1000.0),
+                    "throughput_bytes": id["throughput"]["Bytes"],
+                }));
+            }
+        }
+    }
+    found.sort_by_key(|b| b["id"].as_str().unwrap_or_default().to_owned());
+    found
+}
+
 fn command_output(program: &str, args: &[&str]) -> String {
     std::process::Command::new(program)
         .args(args)
@@ -372,12 +401,42 @@ fn markdown(report: &Value, options: &Options) -> String {
     out
 }
 
+fn micro_markdown(report: &Value) -> String {
+    let benches = report["micro"].as_array().cloned().unwrap_or_default();
+    if benches.is_empty() {
+        return "\n### Assertion evaluator\n\nNo criterion results (run `cargo bench -p greenlight --no-default-features --bench assertions`).\n".to_owned();
+    }
+    let mut out = String::from(
+        "\n### Assertion evaluator (criterion, `shared/benches/assertions.rs`)\n\n\
+         Nine assertions (status, header, five JSONPath, body, duration) on one ~1 MB JSON body.\n\n\
+         | Benchmark | median per response | throughput |\n|-----------|--------------------:|-----------:|\n",
+    );
+    for bench in &benches {
+        let us = bench["median_us"].as_f64().unwrap_or(0.0);
+        let throughput = bench["throughput_bytes"]
+            .as_f64()
+            .filter(|_| us > 0.0)
+            .map(|bytes| format!("{:.0} MB/s", bytes / us))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| {} | {:.0} µs | {throughput} |\n",
+            bench["id"].as_str().unwrap_or(""),
+            us
+        ));
+    }
+    out
+}
+
 fn write_outputs(report: &Value, options: &Options) {
     let json_path = options.out.with_extension("json");
     let text = serde_json::to_string_pretty(report).expect("report JSON");
     std::fs::write(&json_path, text + "\n").expect("write BENCHMARKS.json");
     let md_path = options.out.with_extension("md");
-    let measured = format!("{START_MARK}\n{}{END_MARK}", markdown(report, options));
+    let measured = format!(
+        "{START_MARK}\n{}{}{END_MARK}",
+        markdown(report, options),
+        micro_markdown(report)
+    );
     let existing = std::fs::read_to_string(&md_path).unwrap_or_default();
     let updated = match (existing.find(START_MARK), existing.find(END_MARK)) {
         (Some(start), Some(end)) if start < end => format!(
@@ -434,6 +493,7 @@ async fn main() {
             "check_counts": CHECK_COUNTS,
         },
         "hooks": hooks,
+        "micro": micro_benchmarks(),
     });
     write_outputs(&report, &options);
 }
