@@ -21,6 +21,8 @@ ADAPTERS = [ROOT / "shared/src/cloud/sdk.rs", ROOT / "shared/src/report.rs", ROO
 ACTION = re.compile(r'"((?:codedeploy|ecs|elasticloadbalancing|cloudwatch|ssm):[A-Za-z]+)"')
 # Actions that accept no resource-level permission: "*" is the only choice.
 NO_RESOURCE = {
+    "codedeploy:ListDeploymentTargets",
+    "codedeploy:BatchGetDeploymentTargets",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeLoadBalancers",
@@ -110,10 +112,14 @@ def check(template, name="template.yaml", raw=""):
                     problems.append(f"{rname}: action {action} is a wildcard: name the actions")
                 if "*" in targets and action not in NO_RESOURCE:
                     problems.append(f"{rname}: {action} is granted on '*' but takes a resource: name it")
-                if action.startswith("codedeploy:") and not all(
+                if action.startswith("codedeploy:") and action not in NO_RESOURCE and not all(
                     mentions(t, "DeploymentGroupArns") for t in targets
                 ):
                     problems.append(f"{rname}: {action} must be scoped to the DeploymentGroupArns parameter")
+                if action == "ecs:DescribeTaskSets" and not all(
+                    mentions(t, "EcsServiceArns") for t in targets
+                ):
+                    problems.append(f"{rname}: {action} must be scoped to the task sets of EcsServiceArns")
                 if action in PLATFORM and not all(
                     any(mentions(t, group) for group in log_groups) for t in targets
                 ):
@@ -159,20 +165,21 @@ def widened(template):
     """Ways to widen the template, each of which the check must refuse."""
     import copy
 
-    def policy(t):
-        return t["Resources"]["HookRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    def statement(t, sid):
+        document = t["Resources"]["HookRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        return next(s for s in document["Statement"] if isinstance(s, dict) and s.get("Sid") == sid)
 
     def star_resource(t):
-        policy(t)[1]["Resource"] = "*"
+        statement(t, "GreenTaskSet")["Resource"] = "*"
 
     def extra_action(t):
-        policy(t)[0]["Action"].append("codedeploy:CreateDeployment")
+        statement(t, "ReportAndDiscover")["Action"].append("codedeploy:CreateDeployment")
 
     def wildcard_action(t):
-        policy(t)[2]["Action"] = "elasticloadbalancing:*"
+        statement(t, "LoadBalancerReads")["Action"] = "elasticloadbalancing:*"
 
     def report_anywhere(t):
-        policy(t)[0]["Resource"] = "arn:aws:codedeploy:*:*:deploymentgroup:*"
+        statement(t, "ReportAndDiscover")["Resource"] = "arn:aws:codedeploy:*:*:deploymentgroup:*"
 
     def admin(t):
         t["Resources"]["HookRole"]["Properties"]["ManagedPolicyArns"] = [
