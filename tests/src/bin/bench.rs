@@ -453,6 +453,9 @@ fn write_outputs(report: &Value, options: &Options) {
 #[tokio::main]
 async fn main() {
     let options = options();
+    // Build (or bring up to date) the hooks before any clock starts.
+    let binaries = Build::Standard.dir();
+    println!("measuring the hooks in {}", binaries.display());
     let front = AwsFront::start(None).await;
     let slow = GreenService::start(Behaviour::Slow(options.delay)).await;
     let mut hooks = Vec::new();
