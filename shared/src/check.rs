@@ -101,11 +101,12 @@ impl CheckResult {
     /// One line for the verdict: `name: expected …, got … (reason)`.
     pub fn summary(&self) -> String {
         if self.assertions.is_empty() {
-            return format!(
-                "{}: {}",
-                self.name,
-                self.reason.as_deref().unwrap_or("failed")
-            );
+            let reason = self.reason.as_deref().unwrap_or("failed");
+            // The error says which API failed and how: an operator needs it.
+            return match &self.error {
+                Some(error) => format!("{}: {reason}: {error}", self.name),
+                None => format!("{}: {reason}", self.name),
+            };
         }
         let mut line = match &self.error {
             Some(error) => format!("{}: {error}; expected {}", self.name, self.expected()),

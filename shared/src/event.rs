@@ -7,6 +7,11 @@
 use serde_json::Value;
 use thiserror::Error;
 
+/// The longest ID accepted. CodeDeploy's deployment IDs are 11 characters and
+/// its execution IDs a few hundred; anything near Lambda's 6 MB payload limit
+/// is not from CodeDeploy, and echoing it back would only be refused.
+pub const MAX_ID_BYTES: usize = 4096;
+
 /// The two IDs CodeDeploy sends to a lifecycle hook, and that the status report
 /// must echo back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +35,8 @@ pub enum EventError {
         "event.{0}: missing (CodeDeploy always sends it; is this a CodeDeploy lifecycle hook event?)"
     )]
     Missing(&'static str),
-    /// A field has the wrong type or is empty.
+    /// A field has the wrong type, is empty, or is far longer than any ID
+    /// CodeDeploy issues.
     #[error("event.{field}: expected a non-empty string, got {got}")]
     Invalid {
         /// The field name as CodeDeploy spells it.
@@ -50,6 +56,10 @@ impl HookEvent {
         let field = |name: &'static str| -> Result<String, EventError> {
             match object.get(name) {
                 None => Err(EventError::Missing(name)),
+                Some(Value::String(s)) if s.len() > MAX_ID_BYTES => Err(EventError::Invalid {
+                    field: name,
+                    got: format!("{} bytes (at most {MAX_ID_BYTES})", s.len()),
+                }),
                 Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
                 Some(Value::String(_)) => Err(EventError::Invalid {
                     field: name,
@@ -132,6 +142,21 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "event.DeploymentId: expected a non-empty string, got an empty string"
+        );
+    }
+
+    #[test]
+    fn rejects_an_id_no_codedeploy_would_send() {
+        // GIVEN an execution ID of 6 MB
+        let huge = "e".repeat(6 * 1024 * 1024);
+        let err = HookEvent::parse(
+            &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": huge}),
+        )
+        .unwrap_err();
+        // THEN the field and its size are named, not echoed
+        assert_eq!(
+            err.to_string(),
+            "event.LifecycleEventHookExecutionId: expected a non-empty string, got 6291456 bytes (at most 4096)"
         );
     }
 

@@ -15,7 +15,7 @@ use serde_json_path::JsonPath;
 
 use crate::assertion::{Assertion, Predicate, Query};
 use crate::hook::Hook;
-use crate::probe::{Connection, ProbeRequest, header_name, secret_header};
+use crate::probe::{Connection, ProbeRequest, Redirects, header_name, secret_header};
 use crate::redaction::{ALWAYS_SECRET_HEADERS, Redactor};
 use crate::retry::RetryPolicy;
 use crate::spec::{
@@ -31,6 +31,17 @@ const MAX_INTERVAL_MS: u64 = 300_000;
 /// A Lambda runs at most 15 minutes.
 const MAX_WINDOW_MS: u64 = 900_000;
 const MAX_ATTEMPTS: u32 = 1000;
+/// Largest spec accepted, in bytes: far beyond any real spec, small enough
+/// that a wrong file cannot exhaust the function's memory.
+pub const MAX_SPEC_BYTES: usize = 1024 * 1024;
+/// Largest request body a check may send.
+pub const MAX_REQUEST_BODY_BYTES: usize = 256 * 1024;
+/// Most checks in one spec (each hook runs at most this many).
+pub const MAX_CHECKS: usize = 500;
+/// Most request headers per check.
+pub const MAX_HEADERS: usize = 64;
+/// Most redirects a check may follow.
+pub const MAX_REDIRECTS: u32 = 10;
 /// Shortest pause between unlimited attempts: no hot loop against green.
 const MIN_UNBOUNDED_INTERVAL: Duration = Duration::from_millis(100);
 /// CloudWatch statistics besides percentiles.
@@ -105,6 +116,17 @@ pub struct Check {
 impl Plan {
     /// Parses and validates a spec given as JSON text.
     pub fn from_json(text: &str) -> Result<Plan, SpecError> {
+        if text.len() > MAX_SPEC_BYTES {
+            return Err(SpecError {
+                problems: vec![Problem {
+                    path: "spec".to_owned(),
+                    message: format!(
+                        "expected at most {MAX_SPEC_BYTES} bytes, got {}",
+                        text.len()
+                    ),
+                }],
+            });
+        }
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let spec: Spec = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
@@ -158,6 +180,15 @@ impl Plan {
             .unwrap_or_default();
         if spec.checks.is_empty() {
             v.problem("checks", "add at least one check".to_owned());
+        }
+        if spec.checks.len() > MAX_CHECKS {
+            v.problem(
+                "checks",
+                format!(
+                    "expected at most {MAX_CHECKS} checks, got {}",
+                    spec.checks.len()
+                ),
+            );
         }
         let mut names = HashSet::new();
         let mut checks = Vec::new();
@@ -762,6 +793,27 @@ impl Validator {
             None
         };
         let headers = self.headers(at, spec);
+        if spec.headers.len() > MAX_HEADERS {
+            self.problem(
+                &format!("{at}.headers"),
+                format!(
+                    "expected at most {MAX_HEADERS} headers, got {}",
+                    spec.headers.len()
+                ),
+            );
+        }
+        if let Some(body) = &spec.body
+            && body.len() > MAX_REQUEST_BODY_BYTES
+        {
+            self.problem(
+                &format!("{at}.body"),
+                format!(
+                    "expected at most {MAX_REQUEST_BODY_BYTES} bytes, got {}",
+                    body.len()
+                ),
+            );
+        }
+        let redirects = self.redirects(&format!("{at}.follow_redirects"), spec);
         let timeout = spec
             .timeout_ms
             .map(|ms| self.timeout(&format!("{at}.timeout_ms"), ms))
@@ -795,11 +847,46 @@ impl Validator {
                 url: url?,
                 headers,
                 body: spec.body.clone(),
+                redirects,
             },
             timeout,
             retry,
             assertions,
         })
+    }
+
+    fn redirects(&mut self, path: &str, spec: &CheckSpec) -> Redirects {
+        let Some(follow) = &spec.follow_redirects else {
+            return Redirects::default();
+        };
+        if !(1..=MAX_REDIRECTS).contains(&follow.max) {
+            self.problem(
+                &format!("{path}.max"),
+                format!(
+                    "expected 1..={MAX_REDIRECTS} (leave follow_redirects out to follow none), got {}",
+                    follow.max
+                ),
+            );
+        }
+        let mut hosts = Vec::new();
+        for (i, host) in follow.hosts.iter().enumerate() {
+            let parsed = Url::parse(&format!("http://{host}/"))
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned));
+            match parsed {
+                Some(name) if !host.is_empty() && name == host.to_ascii_lowercase() => {
+                    hosts.push(name);
+                }
+                _ => self.problem(
+                    &format!("{path}.hosts[{i}]"),
+                    format!("expected a host name such as login.example.com, got {host:?}"),
+                ),
+            }
+        }
+        Redirects {
+            max: follow.max,
+            hosts,
+        }
     }
 
     fn headers(&mut self, at: &str, spec: &CheckSpec) -> HeaderMap {
@@ -1108,6 +1195,80 @@ mod tests {
         problems_in(&spec.to_string())
     }
 
+    // --- limits and redirects ----------------------------------------------
+
+    #[test]
+    fn redirects_are_not_followed_unless_the_check_says_so() {
+        // GIVEN one check without follow_redirects and one with it
+        let mut follows = check("follows");
+        follows["follow_redirects"] = json!({"max": 3, "hosts": ["Login.Example.com"]});
+        let plan = plan(&spec(vec![check("plain"), follows]));
+        // THEN the first follows none, the second up to 3, with the host lowercased
+        assert_eq!(plan.checks[0].request.redirects, Redirects::default());
+        assert_eq!(
+            plan.checks[1].request.redirects,
+            Redirects {
+                max: 3,
+                hosts: vec!["login.example.com".to_owned()]
+            }
+        );
+    }
+
+    #[test]
+    fn redirect_limits_and_hosts_are_validated() {
+        let mut zero = check("zero");
+        zero["follow_redirects"] = json!({"max": 0});
+        let mut many = check("many");
+        many["follow_redirects"] = json!({"max": 11, "hosts": ["ok.example", "http://x/"]});
+        assert_eq!(
+            problems(&spec(vec![zero, many])),
+            vec![
+                "checks[0].follow_redirects.max: expected 1..=10 (leave follow_redirects out to follow none), got 0",
+                "checks[1].follow_redirects.max: expected 1..=10 (leave follow_redirects out to follow none), got 11",
+                "checks[1].follow_redirects.hosts[1]: expected a host name such as login.example.com, got \"http://x/\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn sizes_are_bounded() {
+        // GIVEN a request body over 1 MiB, too many headers and too many checks
+        let mut big = check("big");
+        big["body"] = json!("x".repeat(MAX_REQUEST_BODY_BYTES + 1));
+        let mut headers = serde_json::Map::new();
+        for i in 0..=MAX_HEADERS {
+            headers.insert(format!("x-h{i}"), json!("v"));
+        }
+        big["headers"] = Value::Object(headers);
+        let mut checks = vec![big];
+        checks.extend((0..MAX_CHECKS).map(|i| check(&format!("c{i}"))));
+        // THEN each limit is named, with the size found
+        let found = problems(&spec(checks));
+        assert_eq!(
+            found,
+            vec![
+                "checks: expected at most 500 checks, got 501".to_owned(),
+                "checks[0].headers: expected at most 64 headers, got 65".to_owned(),
+                "checks[0].body: expected at most 262144 bytes, got 262145".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_spec_over_one_mebibyte_is_refused_before_parsing() {
+        let text = format!(
+            "{{\"checks\": [], \"pad\": \"{}\"}}",
+            "x".repeat(MAX_SPEC_BYTES)
+        );
+        assert_eq!(
+            problems_in(&text),
+            vec![format!(
+                "spec: expected at most 1048576 bytes, got {}",
+                text.len()
+            )]
+        );
+    }
+
     // --- a good spec --------------------------------------------------------
 
     #[test]
@@ -1369,7 +1530,7 @@ mod tests {
         assert_eq!(in_check.len(), 1, "{in_check:?}");
         assert!(
             in_check[0].starts_with(
-                "checks[0].timeout: unknown field `timeout`, expected one of `name`, `hooks`, `method`, `path`, `headers`, `body`, `timeout_ms`, `retry`, `assert`"
+                "checks[0].timeout: unknown field `timeout`, expected one of `name`, `hooks`, `method`, `path`, `headers`, `body`, `follow_redirects`, `timeout_ms`, `retry`, `assert`"
             ),
             "{in_check:?}"
         );

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, Url};
 
 /// Bodies are read up to this size; the rest is dropped (and said so), so a
@@ -24,6 +24,20 @@ pub struct ProbeRequest {
     pub headers: HeaderMap,
     /// Body, if any.
     pub body: Option<String>,
+    /// Which redirects to follow (none by default).
+    pub redirects: Redirects,
+}
+
+/// Which redirects a probe follows. By default none: a check asserts on what
+/// green itself answered, and a probe never leaves the target for a host the
+/// operator did not name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Redirects {
+    /// Most redirects followed for one request (0: none).
+    pub max: u32,
+    /// Other hosts a redirect may lead to (lowercase); the request's own host
+    /// always may.
+    pub hosts: Vec<String>,
 }
 
 impl fmt::Debug for ProbeRequest {
@@ -34,6 +48,7 @@ impl fmt::Debug for ProbeRequest {
             .field("url", &self.url.as_str())
             .field("headers", &self.headers)
             .field("body_bytes", &self.body.as_ref().map_or(0, String::len))
+            .field("redirects", &self.redirects)
             .finish()
     }
 }
@@ -62,6 +77,9 @@ pub enum ProbeError {
     /// The connection could not be made (refused, unreachable, DNS, TLS).
     #[error("cannot connect: {0}")]
     Connect(String),
+    /// A redirect that the check's `follow_redirects` does not allow.
+    #[error("redirect {0}")]
+    Redirect(String),
     /// Anything else on the way.
     #[error("request failed: {0}")]
     Other(String),
@@ -151,13 +169,32 @@ impl HttpProbe for ReqwestProbe {
             .map_err(|error| ProbeError::Other(error.clone()))?;
         let started = Instant::now();
         let exchange = async {
-            let mut builder = client
-                .request(request.method.clone(), request.url.clone())
-                .headers(request.headers.clone());
-            if let Some(body) = &request.body {
-                builder = builder.body(body.clone());
-            }
-            let mut response = builder.send().await.map_err(classify)?;
+            let mut hop = Hop {
+                method: request.method.clone(),
+                url: request.url.clone(),
+                headers: request.headers.clone(),
+                body: request.body.clone(),
+            };
+            let mut followed = 0;
+            let mut response = loop {
+                let mut builder = client
+                    .request(hop.method.clone(), hop.url.clone())
+                    .headers(hop.headers.clone());
+                if let Some(body) = &hop.body {
+                    builder = builder.body(body.clone());
+                }
+                let response = builder.send().await.map_err(classify)?;
+                let location = response.headers().get(LOCATION);
+                match location {
+                    Some(location)
+                        if response.status().is_redirection() && request.redirects.max > 0 =>
+                    {
+                        hop = hop.follow(request, response.status(), location, followed)?;
+                        followed += 1;
+                    }
+                    _ => break response,
+                }
+            };
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let mut bytes: Vec<u8> = Vec::new();
@@ -195,6 +232,87 @@ impl HttpProbe for ReqwestProbe {
         client.as_ref().map_err(Clone::clone)?;
         Ok(ReqwestProbe { client, connection })
     }
+}
+
+/// One request of a chain of redirects.
+struct Hop {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<String>,
+}
+
+impl Hop {
+    /// The next request, if `request.redirects` allows following `location`.
+    fn follow(
+        self,
+        request: &ProbeRequest,
+        status: reqwest::StatusCode,
+        location: &HeaderValue,
+        followed: u32,
+    ) -> Result<Hop, ProbeError> {
+        let next = location
+            .to_str()
+            .ok()
+            .and_then(|text| self.url.join(text).ok())
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+            .ok_or_else(|| {
+                ProbeError::Redirect(format!(
+                    "from {} with an unusable Location header (HTTP {})",
+                    shown(&self.url),
+                    status.as_u16()
+                ))
+            })?;
+        let host = next.host_str().unwrap_or_default().to_ascii_lowercase();
+        let own = request
+            .url
+            .host_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if host != own && !request.redirects.hosts.contains(&host) {
+            return Err(ProbeError::Redirect(format!(
+                "to {} not followed: {host} is not the target's host (add it to follow_redirects.hosts to allow it)",
+                shown(&next)
+            )));
+        }
+        if followed >= request.redirects.max {
+            return Err(ProbeError::Redirect(format!(
+                "limit reached: more than {} redirect(s) (follow_redirects.max), the last to {}; a redirect loop?",
+                request.redirects.max,
+                shown(&next)
+            )));
+        }
+        let mut headers = self.headers;
+        // Like browsers: credentials meant for one host are not handed to another.
+        if next.host_str() != self.url.host_str() {
+            let secret: Vec<HeaderName> = headers
+                .iter()
+                .filter(|(_, value)| value.is_sensitive())
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in secret {
+                headers.remove(name);
+            }
+        }
+        // 303, and 301/302 after a POST, turn into a GET without a body.
+        let to_get = status == reqwest::StatusCode::SEE_OTHER
+            || (matches!(status.as_u16(), 301 | 302) && self.method == Method::POST);
+        Ok(Hop {
+            method: if to_get { Method::GET } else { self.method },
+            url: next,
+            headers,
+            body: if to_get { None } else { self.body },
+        })
+    }
+}
+
+/// A URL for messages: scheme, host, port and path, without the query (it may
+/// carry a token).
+fn shown(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
 }
 
 /// Sorts a reqwest error into what an operator needs to know, with its causes.

@@ -31,16 +31,24 @@ pub async fn await_ready<C: Cloud>(
     let give_up_at = (started + policy.timeout).min(stop_at);
     let mut interval = FIRST_POLL_INTERVAL.min(policy.max_interval);
     let mut polls = 0;
+    // The last API error, kept for the verdict should a later look time out.
+    let mut last_error: Option<String> = None;
     loop {
         polls += 1;
         let look = tokio::time::timeout_at(give_up_at, look(cloud, deployment)).await;
         let (assertions, error, fatal) = match look {
             Ok(Ok(assertions)) => (assertions, None, false),
             // Denied stays denied; anything else (throttling, 5xx) may pass.
-            Ok(Err(error)) => (Vec::new(), Some(error.to_string()), error.is_denied()),
+            Ok(Err(error)) => {
+                last_error = Some(error.to_string());
+                (Vec::new(), Some(error.to_string()), error.is_denied())
+            }
             Err(_) => (
                 Vec::new(),
-                Some("AWS did not answer in time".to_owned()),
+                Some(match &last_error {
+                    Some(before) => format!("AWS did not answer in time; before that: {before}"),
+                    None => "AWS did not answer in time".to_owned(),
+                }),
                 true,
             ),
         };

@@ -205,8 +205,11 @@ pub struct CheckSpec {
     /// Cookie and X-Api-Key values are always treated as secret.
     #[serde(default)]
     pub headers: BTreeMap<String, HeaderValueSpec>,
-    /// Request body, sent as is.
+    /// Request body, sent as is (at most 256 KiB).
     pub body: Option<String>,
+    /// Follow redirects. Left out, none is followed and a 3xx is the response
+    /// the assertions see.
+    pub follow_redirects: Option<RedirectSpec>,
     /// Per-request timeout in milliseconds (overrides `defaults.timeout_ms`).
     pub timeout_ms: Option<u64>,
     /// Retry policy; fields it leaves out come from `defaults.retry`.
@@ -214,6 +217,21 @@ pub struct CheckSpec {
     /// Assertions; all must hold for an attempt to pass.
     #[serde(rename = "assert")]
     pub asserts: Vec<AssertSpec>,
+}
+
+/// Which redirects a check follows. A redirect to another host is refused
+/// unless that host is listed, and secret headers are never sent to another
+/// host.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectSpec {
+    /// Most redirects followed per request (1..=10); one more fails the
+    /// attempt (a loop does).
+    #[schemars(range(min = 1, max = 10))]
+    pub max: u32,
+    /// Other host names a redirect may lead to, e.g. `["login.example.com"]`.
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 fn default_path() -> String {

@@ -1,12 +1,13 @@
 //! A local HTTP server playing the green task set, in the states a hook must
-//! tell apart: healthy, failing, wrong answer, slow, hanging, healthy late.
+//! tell apart: healthy, failing, wrong answer, slow, hanging, healthy late,
+//! flapping, not JSON, redirecting in a loop or to another host.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -29,6 +30,12 @@ pub enum Behaviour {
     Hang,
     /// 503 until this long after start, then healthy.
     HealthyAfter(Duration),
+    /// 404 `{"status":"not found"}`.
+    NotFound404,
+    /// 200 with a JSON content type and a body that is not JSON.
+    InvalidJson,
+    /// Healthy, 503, healthy, 503… by request.
+    Flapping,
 }
 
 #[derive(Debug)]
@@ -36,6 +43,8 @@ struct Inner {
     behaviour: Behaviour,
     started: Instant,
     requests: usize,
+    /// Header names of every request, in order.
+    headers_seen: Vec<Vec<String>>,
 }
 
 /// The green service. Dropping it stops the server.
@@ -58,11 +67,14 @@ impl GreenService {
             behaviour,
             started: Instant::now(),
             requests: 0,
+            headers_seen: Vec::new(),
         }));
         let router = Router::new()
             .route("/health", any(health))
             .route("/echo", any(echo))
             .route("/api/items", any(items))
+            .route("/loop", any(redirect_loop))
+            .route("/away/{port}", any(away))
             .with_state(inner.clone());
         let (listener, addr) = bind(addr).await;
         GreenService {
@@ -81,6 +93,17 @@ impl GreenService {
     pub fn requests(&self) -> usize {
         self.inner.lock().expect("lock").requests
     }
+
+    /// How many requests carried header `name` (lowercase).
+    pub fn requests_with_header(&self, name: &str) -> usize {
+        self.inner
+            .lock()
+            .expect("lock")
+            .headers_seen
+            .iter()
+            .filter(|names| names.iter().any(|n| n == name))
+            .count()
+    }
 }
 
 fn healthy() -> Response {
@@ -91,12 +114,18 @@ fn healthy() -> Response {
         .into_response()
 }
 
-async fn health(State(inner): State<Arc<Mutex<Inner>>>) -> Response {
-    let (behaviour, started) = {
-        let mut inner = inner.lock().expect("lock");
-        inner.requests += 1;
-        (inner.behaviour, inner.started)
-    };
+/// Counts a request and remembers its header names.
+fn note(inner: &Mutex<Inner>, headers: &HeaderMap) -> (Behaviour, Instant, usize) {
+    let mut inner = inner.lock().expect("lock");
+    inner.requests += 1;
+    inner
+        .headers_seen
+        .push(headers.keys().map(|k| k.as_str().to_owned()).collect());
+    (inner.behaviour, inner.started, inner.requests)
+}
+
+async fn health(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
+    let (behaviour, started, nth) = note(&inner, &headers);
     match behaviour {
         Behaviour::Healthy => healthy(),
         Behaviour::Error500 => (
@@ -123,12 +152,46 @@ async fn health(State(inner): State<Arc<Mutex<Inner>>>) -> Response {
             axum::Json(json!({"status": "starting"})),
         )
             .into_response(),
+        Behaviour::NotFound404 => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"status": "not found"})),
+        )
+            .into_response(),
+        Behaviour::InvalidJson => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            "{\"status\": \"ok\", <html>oops</html>",
+        )
+            .into_response(),
+        Behaviour::Flapping if nth % 2 == 1 => healthy(),
+        Behaviour::Flapping => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "flap"})),
+        )
+            .into_response(),
     }
 }
 
+/// Redirects to itself, forever.
+async fn redirect_loop(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
+    note(&inner, &headers);
+    (StatusCode::FOUND, [("location", "/loop")]).into_response()
+}
+
+/// Redirects to `/echo` on `localhost:PORT`: another host than 127.0.0.1.
+async fn away(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(port): Path<u16>,
+    headers: HeaderMap,
+) -> Response {
+    note(&inner, &headers);
+    let location = format!("http://localhost:{port}/echo");
+    (StatusCode::FOUND, [("location", location)]).into_response()
+}
+
 /// A typical API listing; behaves the same whatever the `/health` behaviour.
-async fn items(State(inner): State<Arc<Mutex<Inner>>>) -> Response {
-    inner.lock().expect("lock").requests += 1;
+async fn items(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
+    note(&inner, &headers);
     let body =
         json!({"items": [{"id": 1, "name": "first"}, {"id": 2, "name": "second"}], "count": 2});
     (StatusCode::OK, axum::Json(body)).into_response()
@@ -137,7 +200,7 @@ async fn items(State(inner): State<Arc<Mutex<Inner>>>) -> Response {
 /// Echoes the request headers in the body, as some debug endpoints do: a
 /// secret sent by the hook comes back in the response.
 async fn echo(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
-    inner.lock().expect("lock").requests += 1;
+    note(&inner, &headers);
     let lines: Vec<String> = headers
         .iter()
         .map(|(name, value)| format!("{name}: {}", String::from_utf8_lossy(value.as_bytes())))

@@ -190,6 +190,11 @@ impl HookProcess {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// Whether the process has ended (e.g. aborted on a panic).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// Stops the process and returns everything it printed.
     pub async fn stop(mut self) -> Vec<String> {
         self.child.kill().await.ok();
@@ -214,6 +219,50 @@ fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     })
 }
 
+/// A secret header value that every scenario's checks send (see
+/// [`with_canary`]). No output of any run may contain it: not the logs, not
+/// the answer to Lambda, not what CodeDeploy or any AWS API receives.
+pub const CANARY_SECRET: &str = "gl-canary-Zq8w3RtY51xK";
+/// The token of the canary's `Authorization: Bearer` header.
+pub const CANARY_TOKEN: &str = "gl-bearer-Pm4KxV0c77dN";
+
+/// `spec` with two secret headers added to every check that does not set
+/// them: `X-Canary-Token` marked secret, and an `Authorization` bearer token
+/// (secret by name). Text that is not a spec object with a list of checks is
+/// returned unchanged (the invalid-spec scenarios).
+pub fn with_canary(spec: &str) -> String {
+    let Ok(mut value) = serde_json::from_str::<Value>(spec) else {
+        return spec.to_owned();
+    };
+    let Some(checks) = value.get_mut("checks").and_then(Value::as_array_mut) else {
+        return spec.to_owned();
+    };
+    for check in checks {
+        let Some(check) = check.as_object_mut() else {
+            continue;
+        };
+        let headers = check
+            .entry("headers")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        let Some(headers) = headers.as_object_mut() else {
+            continue;
+        };
+        headers
+            .entry("X-Canary-Token")
+            .or_insert_with(|| serde_json::json!({"value": CANARY_SECRET, "secret": true}));
+        if !headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("authorization"))
+        {
+            headers.insert(
+                "Authorization".to_owned(),
+                Value::String(format!("Bearer {CANARY_TOKEN}")),
+            );
+        }
+    }
+    value.to_string()
+}
+
 /// Everything one invocation produced.
 #[derive(Debug)]
 pub struct Run {
@@ -231,9 +280,70 @@ pub struct Run {
     pub started: Instant,
     /// Every line the process printed.
     pub logs: Vec<String>,
+    /// When the process asked for its next invocation after answering this
+    /// one, from the invocation's start: it had finished with this one.
+    pub idle_after: Option<Duration>,
+    /// The process's peak resident memory (KiB) when it answered.
+    pub peak_rss_kib: Option<u64>,
+    /// When the process ended by itself (an abort), from the invocation's start.
+    pub exited_after: Option<Duration>,
 }
 
 impl Run {
+    /// Asserts that no output of this run holds the canary secret or token:
+    /// stdout and stderr, the answer to the Runtime API, the status calls.
+    pub fn assert_no_secret(&self) {
+        let mut outputs = vec![("stdout/stderr", self.log_text())];
+        if let Some(answer) = &self.answer {
+            outputs.push(("answer to the Runtime API", format!("{answer:?}")));
+        }
+        outputs.push(("status calls to CodeDeploy", format!("{:?}", self.calls)));
+        outputs.push(("AWS API calls", format!("{:?}", self.api_calls)));
+        for (stream, text) in outputs {
+            for secret in [CANARY_SECRET, CANARY_TOKEN] {
+                assert!(
+                    !text.contains(secret),
+                    "the secret {secret} leaked into {stream}:\n{text}"
+                );
+            }
+        }
+    }
+
+    /// Asserts that the invocation was answered before its deadline and that
+    /// the process then went back to waiting for the next one, also before the
+    /// deadline: nothing of this invocation outlived it.
+    pub fn assert_done_before_deadline(&self) {
+        if let Some(exited) = self.exited_after {
+            // An aborted process: gone, before the deadline.
+            assert!(
+                exited < self.timeout,
+                "the process ended after the deadline"
+            );
+            return;
+        }
+        assert!(
+            self.answer.is_some() && self.answered_after < self.timeout,
+            "no answer before the {} ms deadline (answer {:?} after {} ms):\n{}",
+            self.timeout.as_millis(),
+            self.answer,
+            self.answered_after.as_millis(),
+            self.log_text()
+        );
+        let idle = self.idle_after.unwrap_or(Duration::MAX);
+        assert!(
+            idle < self.timeout,
+            "the process did not go back to /next before the deadline ({:?}):\n{}",
+            self.idle_after,
+            self.log_text()
+        );
+        if let Some(last) = self.calls.last() {
+            assert!(
+                last.at.saturating_duration_since(self.started) < self.timeout,
+                "a status call came after the deadline"
+            );
+        }
+    }
+
     /// The process output, for assertion messages.
     pub fn log_text(&self) -> String {
         self.logs.join("\n")
@@ -358,8 +468,16 @@ impl Invocation {
 
     /// Runs the binary for this one invocation and collects what it did. Waits
     /// for the answer until 5 s past the deadline, then gives up (a hook that
-    /// has not answered by then never will in Lambda either).
-    pub async fn run(self) -> Run {
+    /// has not answered by then never will in Lambda either). Every check of
+    /// the spec sends the canary secret ([`with_canary`]); before the run is
+    /// returned, it is checked that no output holds that secret and that the
+    /// invocation ended before its deadline.
+    pub async fn run(mut self) -> Run {
+        for (name, value) in &mut self.env {
+            if *name == "GREENLIGHT_SPEC" {
+                *value = with_canary(value);
+            }
+        }
         let runtime = RuntimeApi::start().await;
         let front = match self.front {
             Some(front) => front,
@@ -371,12 +489,35 @@ impl Invocation {
         let process = HookProcess::start(self.build, &self.hook, &runtime, &front, &self.env);
         let started = Instant::now();
         let request_id = runtime.enqueue(self.event, self.timeout);
-        let answer = runtime
-            .answer(&request_id, self.timeout + Duration::from_secs(5))
-            .await;
+        let mut process = process;
+        let give_up = started + self.timeout + Duration::from_secs(5);
+        let mut exited_after = None;
+        let answer = loop {
+            let answer = runtime.answer(&request_id, Duration::from_millis(50)).await;
+            if answer.is_some() || Instant::now() >= give_up {
+                break answer;
+            }
+            if process.exited() {
+                exited_after = Some(started.elapsed());
+                // What it posted just before dying, if anything.
+                break runtime
+                    .answer(&request_id, Duration::from_millis(100))
+                    .await;
+            }
+        };
         let answered_after = started.elapsed();
+        let idle_after = if answer.is_some() && exited_after.is_none() {
+            let left = self.timeout.saturating_sub(started.elapsed()) + Duration::from_secs(1);
+            runtime
+                .nth_poll(2, left)
+                .await
+                .map(|at| at.saturating_duration_since(started))
+        } else {
+            None
+        };
+        let peak_rss_kib = process.peak_rss_kib();
         let logs = process.stop().await;
-        Run {
+        let run = Run {
             answer,
             answered_after,
             timeout: self.timeout,
@@ -384,6 +525,12 @@ impl Invocation {
             api_calls: front.api_calls().split_off(calls_before),
             started,
             logs,
-        }
+            idle_after,
+            peak_rss_kib,
+            exited_after,
+        };
+        run.assert_no_secret();
+        run.assert_done_before_deadline();
+        run
     }
 }

@@ -13,6 +13,9 @@
 //! - [`codedeploy::CodeDeployStandIn`]: the front without moto, for status
 //!   calls alone.
 //! - [`green::GreenService`]: a local HTTP server playing the green task set.
+//! - [`raw::RawGreen`]: a green that breaks responses below HTTP (reset,
+//!   stalled or gigabyte bodies, no TLS); [`tls::TlsGreen`]: green over TLS
+//!   with a test CA.
 //! - [`hook::HookProcess`]: runs a compiled hook binary against them.
 
 pub mod aws_front;
@@ -21,6 +24,7 @@ pub mod fixture;
 pub mod green;
 pub mod hook;
 pub mod moto;
+pub mod raw;
 pub mod runtime_api;
 pub mod tls;
 

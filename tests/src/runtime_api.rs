@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -50,6 +50,8 @@ struct Inner {
     answers: HashMap<String, Answer>,
     init_error: Option<Value>,
     served: usize,
+    /// When each `/next` request arrived.
+    polls: Vec<Instant>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -57,6 +59,7 @@ struct Shared {
     inner: Arc<Mutex<Inner>>,
     queued: Arc<Notify>,
     answered: Arc<Notify>,
+    polled: Arc<Notify>,
 }
 
 /// The local Runtime API. Dropping it stops the server.
@@ -136,6 +139,30 @@ impl RuntimeApi {
         tokio::time::timeout(limit, wait).await.ok()
     }
 
+    /// Waits up to `limit` for the `n`th `/next` request (from 1), and returns
+    /// when it arrived. A process that has answered its `k`th invocation and
+    /// finished with it sends the `k + 1`th.
+    pub async fn nth_poll(&self, n: usize, limit: Duration) -> Option<Instant> {
+        let wait = async {
+            loop {
+                let notified = self.shared.polled.notified();
+                let found = self
+                    .shared
+                    .inner
+                    .lock()
+                    .expect("lock")
+                    .polls
+                    .get(n.saturating_sub(1))
+                    .copied();
+                if let Some(at) = found {
+                    return at;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.ok()
+    }
+
     /// The error the function posted to `/init/error`, if any.
     pub fn init_error(&self) -> Option<Value> {
         self.shared.inner.lock().expect("lock").init_error.clone()
@@ -143,6 +170,13 @@ impl RuntimeApi {
 }
 
 async fn next(State(shared): State<Shared>) -> impl IntoResponse {
+    shared
+        .inner
+        .lock()
+        .expect("lock")
+        .polls
+        .push(Instant::now());
+    shared.polled.notify_waiters();
     let pending = loop {
         let notified = shared.queued.notified();
         let popped = {

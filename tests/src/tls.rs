@@ -41,14 +41,27 @@ impl TlsGreen {
     /// Serves `{"status":"ok"}` over TLS with a certificate for `name`, issued
     /// by a fresh test CA.
     pub async fn start(name: &str) -> Self {
+        Self::start_with(name, false).await
+    }
+
+    /// The same, with a certificate that expired in 2020.
+    pub async fn start_expired(name: &str) -> Self {
+        Self::start_with(name, true).await
+    }
+
+    async fn start_with(name: &str, expired: bool) -> Self {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
         let issuer = Issuer::new(ca_params, ca_key);
         let leaf_key = KeyPair::generate().expect("leaf key");
-        let leaf = CertificateParams::new(vec![name.to_owned()])
-            .expect("leaf params")
+        let mut leaf_params = CertificateParams::new(vec![name.to_owned()]).expect("leaf params");
+        if expired {
+            leaf_params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+            leaf_params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        }
+        let leaf = leaf_params
             .signed_by(&leaf_key, &issuer)
             .expect("leaf certificate");
         let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());

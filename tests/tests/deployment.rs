@@ -14,7 +14,7 @@ use greenlight_e2e::aws_front::{
 use greenlight_e2e::codedeploy::Fault;
 use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup};
 use greenlight_e2e::green::{Behaviour, GreenService};
-use greenlight_e2e::hook::{Invocation, Run};
+use greenlight_e2e::hook::{Invocation, Run, with_canary};
 use greenlight_e2e::moto::{MotoServer, sdk_config};
 use greenlight_e2e::tls::TlsGreen;
 use serde_json::{Value, json};
@@ -405,7 +405,9 @@ async fn the_spec_can_live_in_an_ssm_parameter_read_at_cold_start() {
     ssm.put_parameter()
         .name("/greenlight/web/spec")
         .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .value(world.spec(json!({})).to_string())
+        // with the canary secret in its headers: read from SSM, it must stay
+        // out of every output as a spec in the environment does
+        .value(with_canary(&world.spec(json!({})).to_string()))
         .send()
         .await
         .expect("put the spec parameter");
@@ -445,4 +447,78 @@ async fn a_missing_ssm_parameter_fails_naming_it() {
         "{why}"
     );
     assert_eq!(world.test_green.requests(), 0);
+}
+
+// --- AWS faults during discovery and the gates (rows of docs/fault-matrix.md)
+
+#[tokio::test]
+async fn elbv2_throttling_during_discovery_fails_naming_the_api() {
+    // GIVEN ELBv2 throttling every DescribeListeners call
+    let world = World::new(|s| s).await;
+    world.front.fail("DescribeListeners", Fault::Throttle);
+    // WHEN a hook discovers its listener
+    let run = world
+        .run("after-allow-test-traffic", &world.spec(json!({})))
+        .await;
+    // THEN it fails once, naming the API and the error, and probes nothing
+    run.assert_reported_once("Failed");
+    let why = reasons(&run);
+    assert!(
+        why.starts_with("discovery: elasticloadbalancing:DescribeListeners failed: Throttling"),
+        "{why}"
+    );
+    assert_eq!(world.test_green.requests(), 0);
+}
+
+#[tokio::test]
+async fn ecs_server_errors_during_readiness_fail_naming_the_api() {
+    // GIVEN ECS answering every DescribeTaskSets with HTTP 500
+    let world = World::new(|s| s).await;
+    world.front.fail("DescribeTaskSets", Fault::ServerError);
+    // WHEN a hook waits for green to be ready
+    // (readiness long enough for the SDK's own retries to end in the error)
+    let spec = world.spec(json!({"readiness": {"timeout_ms": 6000, "interval_ms": 500}}));
+    let run = world.run("before-allow-traffic", &spec).await;
+    // THEN doubt means Failed: once, naming the API, green never probed
+    run.assert_reported_once("Failed");
+    let why = reasons(&run);
+    assert!(why.contains("ecs:DescribeTaskSets"), "{why}");
+    assert_eq!(world.test_green.requests(), 0);
+}
+
+#[tokio::test]
+async fn cloudwatch_errors_in_the_alarm_gate_fail_closed() {
+    // GIVEN a deployment group watching an alarm, and CloudWatch answering 500
+    let world = World::new(|s| s.alarms(AlarmConfiguration::watching(&["green-5xx"]))).await;
+    world.front.fail("DescribeAlarms", Fault::ServerError);
+    // WHEN the hook's HTTP checks pass and the alarm gate runs
+    let run = world
+        .run("after-allow-test-traffic", &world.spec(json!({})))
+        .await;
+    // THEN an alarm that cannot be read fails the hook, naming the API
+    run.assert_reported_once("Failed");
+    let verdict = run.verdict();
+    assert_eq!(verdict["failing_checks"], "alarms");
+    let why = reasons(&run);
+    assert!(why.contains("cloudwatch:DescribeAlarms"), "{why}");
+}
+
+#[tokio::test]
+async fn cloudwatch_throttling_during_the_bake_fails_closed() {
+    // GIVEN CloudWatch throttling every GetMetricData call
+    let world = World::new(|s| s).await;
+    world.front.fail("GetMetricData", Fault::Throttle);
+    let spec = world.spec(json!({"bake": {
+        "duration_ms": 3000,
+        "interval_ms": 500,
+        "metrics": [{"metric": "HTTPCode_Target_5XX_Count", "stat": "Sum", "greater_than": 5}]
+    }}));
+    // WHEN AfterAllowTraffic bakes
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN a metric that cannot be read is a failed bake, naming the API
+    run.assert_reported_once("Failed");
+    let verdict = run.verdict();
+    assert_eq!(verdict["failing_checks"], "bake");
+    let why = reasons(&run);
+    assert!(why.contains("cloudwatch:GetMetricData"), "{why}");
 }

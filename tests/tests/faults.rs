@@ -1,0 +1,731 @@
+//! The fault matrix, end to end: the real hook binaries under the local Lambda
+//! Runtime API, with green, CodeDeploy, the Lambda deadline or the input
+//! broken one way per test. Each test is a row of `docs/fault-matrix.md`
+//! (`fault_matrix.rs` checks the two agree) and asserts what the row states:
+//! the status reported (or the invocation error where nobody can be told),
+//! the number of status calls, that the invocation ended before its deadline
+//! (`Invocation::run` asserts that, and that the canary secret every check
+//! sends appears in no output), and the line an operator sees.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_e2e::aws_front::AwsFront;
+use greenlight_e2e::closed_port;
+use greenlight_e2e::codedeploy::Fault;
+use greenlight_e2e::green::{Behaviour, GreenService};
+use greenlight_e2e::hook::{Build, HookProcess, Invocation, Run, sample_event};
+use greenlight_e2e::raw::{RawGreen, Script};
+use greenlight_e2e::runtime_api::{Answer, RuntimeApi};
+use greenlight_e2e::tls::TlsGreen;
+use serde_json::{Value, json};
+
+/// What a row expects CodeDeploy to have been told.
+#[derive(Debug, Clone, Copy)]
+enum Told {
+    /// Exactly this many status calls, one of them accepted with this status.
+    Status(&'static str, usize),
+    /// An invocation error, with this many status calls or more, none
+    /// accepted.
+    InvocationError { calls_at_least: usize },
+}
+
+/// Asserts a row: what CodeDeploy was told, and the line an operator sees in
+/// the logs (a substring of one line).
+fn assert_row(run: &Run, told: Told, operator_sees: &str) {
+    match told {
+        Told::Status(status, calls) => {
+            assert_eq!(
+                run.calls.len(),
+                calls,
+                "status calls: {:?}\n{}",
+                run.calls,
+                run.log_text()
+            );
+            assert_eq!(
+                run.accepted_statuses(),
+                vec![status.to_owned()],
+                "{}",
+                run.log_text()
+            );
+            let answer = run.answer.as_ref().expect("answered");
+            assert_eq!(answer.response()["reported"], status);
+        }
+        Told::InvocationError { calls_at_least } => {
+            assert!(
+                run.calls.len() >= calls_at_least,
+                "status calls: {:?}\n{}",
+                run.calls,
+                run.log_text()
+            );
+            assert!(
+                run.accepted_statuses().is_empty(),
+                "nothing may be accepted: {:?}",
+                run.calls
+            );
+            assert!(
+                matches!(run.answer, Some(Answer::Error(_))),
+                "expected an invocation error, got {:?}\n{}",
+                run.answer,
+                run.log_text()
+            );
+        }
+    }
+    assert!(
+        run.logs.iter().any(|line| line.contains(operator_sees)),
+        "no log line contains {operator_sees:?}:\n{}",
+        run.log_text()
+    );
+}
+
+/// A spec with one check on `url` + `path`, these assertions and retry.
+fn spec_for(url: &str, path: &str, asserts: Value, retry: Value) -> String {
+    check_spec(
+        url,
+        json!({"path": path, "assert": asserts, "retry": retry}),
+    )
+}
+
+/// A spec with one check named `health` on `url`, built from `check`.
+fn check_spec(url: &str, check: Value) -> String {
+    let mut full = json!({"name": "health", "timeout_ms": 2000});
+    if let (Some(full), Value::Object(check)) = (full.as_object_mut(), check) {
+        full.extend(check);
+    }
+    json!({
+        "target": {"url": url},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
+        "checks": [full]
+    })
+    .to_string()
+}
+
+fn ok_asserts() -> Value {
+    json!([{"status": 200}, {"json": {"path": "$.status", "equals": "ok"}}])
+}
+
+fn once() -> Value {
+    json!({"attempts": 1})
+}
+
+/// The verdict's reasons.
+fn reasons(run: &Run) -> String {
+    run.verdict()["reasons"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+// --- green ------------------------------------------------------------------
+
+#[tokio::test]
+async fn green_answering_404_fails() {
+    let green = GreenService::start(Behaviour::NotFound404).await;
+    let spec = spec_for(&green.url(), "/health", ok_asserts(), once());
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "expected status == 200, got 404",
+    );
+}
+
+#[tokio::test]
+async fn a_connection_reset_mid_body_fails() {
+    let green = RawGreen::start(Script::ResetMidBody).await;
+    let spec = spec_for(&green.url(), "/health", ok_asserts(), once());
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "request failed: error decoding response body",
+    );
+    assert_eq!(green.connections(), 1);
+}
+
+#[tokio::test]
+async fn headers_then_a_stalled_body_fail_at_the_request_timeout() {
+    // GIVEN green sends headers and 20 bytes, then nothing
+    let green = RawGreen::start(Script::StallBody).await;
+    let spec = check_spec(
+        &green.url(),
+        json!({"path": "/health", "timeout_ms": 800, "assert": ok_asserts(), "retry": once()}),
+    );
+    let run = Invocation::new("after-allow-traffic", &spec).run().await;
+    // THEN one timer covers headers and body: no response within 800 ms
+    assert_row(&run, Told::Status("Failed", 1), "no response within 800 ms");
+}
+
+#[tokio::test]
+async fn a_gigabyte_body_is_cut_at_one_mebibyte_and_memory_stays_bounded() {
+    // GIVEN green streaming a 1 GiB body
+    let green = RawGreen::start(Script::HugeBody(1 << 30)).await;
+    let spec = spec_for(
+        &green.url(),
+        "/health",
+        json!([{"status": 200}, {"body": {"contains": "\"status\": \"ok\""}}]),
+        once(),
+    );
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    // THEN the hook reads 1 MiB, hangs up, and judges what it read
+    assert_row(&run, Told::Status("Succeeded", 1), "check passed");
+    let rss_kib = run.peak_rss_kib.expect("peak RSS from /proc");
+    eprintln!(
+        "1 GiB body: peak RSS {rss_kib} KiB, green wrote {} bytes before the hook hung up",
+        green.body_bytes_sent()
+    );
+    assert!(rss_kib < 64 * 1024, "peak RSS {rss_kib} KiB");
+    assert!(
+        green.body_bytes_sent() < 64 << 20,
+        "the hook kept reading: {} bytes",
+        green.body_bytes_sent()
+    );
+}
+
+#[tokio::test]
+async fn invalid_json_fails_the_json_assertion() {
+    let green = GreenService::start(Behaviour::InvalidJson).await;
+    let spec = spec_for(&green.url(), "/health", ok_asserts(), once());
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    assert_row(&run, Told::Status("Failed", 1), "body is not JSON");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_fails_at_the_redirect_limit() {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = check_spec(
+        &green.url(),
+        json!({"path": "/loop", "follow_redirects": {"max": 5}, "assert": ok_asserts(), "retry": once()}),
+    );
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "redirect limit reached: more than 5 redirect(s)",
+    );
+    assert_eq!(green.requests(), 6, "the first request and 5 redirects");
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_by_default() {
+    // GIVEN green redirecting (no follow_redirects in the spec)
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec_for(&green.url(), "/loop", ok_asserts(), once());
+    let run = Invocation::new("after-allow-traffic", &spec).run().await;
+    // THEN the 302 is what the assertions see
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "expected status == 200, got 302",
+    );
+    assert_eq!(green.requests(), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed() {
+    // GIVEN green (127.0.0.1) redirecting to localhost, another host name
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let other = GreenService::start(Behaviour::Healthy).await;
+    let path = format!("/away/{}", port_of(&other.url()));
+    let spec = check_spec(
+        &green.url(),
+        json!({"path": path, "follow_redirects": {"max": 3}, "assert": [{"status": 200}], "retry": once()}),
+    );
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    // THEN the probe stays on the target: the other host never sees a request
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "localhost is not the target's host (add it to follow_redirects.hosts to allow it)",
+    );
+    assert_eq!(other.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_redirect_to_an_allowed_host_is_followed_without_the_secrets() {
+    // GIVEN the same redirect, with localhost allowed
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let other = GreenService::start(Behaviour::Healthy).await;
+    let path = format!("/away/{}", port_of(&other.url()));
+    let spec = check_spec(
+        &green.url(),
+        json!({
+            "path": path,
+            "headers": {"X-Plain": "visible"},
+            "follow_redirects": {"max": 3, "hosts": ["localhost"]},
+            "assert": [{"status": 200}, {"body": {"contains": "x-plain: visible"}}],
+            "retry": once()
+        }),
+    );
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    // THEN it is followed, and the secret headers stay with the first host
+    assert_row(&run, Told::Status("Succeeded", 1), "check passed");
+    assert_eq!(other.requests(), 1);
+    assert_eq!(green.requests_with_header("authorization"), 1);
+    assert_eq!(other.requests_with_header("authorization"), 0);
+    assert_eq!(other.requests_with_header("x-canary-token"), 0);
+    assert_eq!(other.requests_with_header("x-plain"), 1);
+}
+
+#[tokio::test]
+async fn a_tls_handshake_failure_fails() {
+    // GIVEN an https URL whose server speaks plain HTTP
+    let green = RawGreen::start(Script::NotTls).await;
+    let url = format!("https://{}", green.addr());
+    let spec = spec_for(&url, "/health", ok_asserts(), once());
+    let run = Invocation::new("after-allow-traffic", &spec).run().await;
+    assert_row(&run, Told::Status("Failed", 1), "cannot connect: ");
+}
+
+#[tokio::test]
+async fn an_expired_certificate_fails() {
+    // GIVEN green's certificate, from a trusted CA, expired in 2020
+    let green = TlsGreen::start_expired("green.example.test").await;
+    let spec = json!({
+        "target": {
+            "url": format!("https://green.example.test:{}", green.addr().port()),
+            "resolve": {"green.example.test": "127.0.0.1"},
+            "ca_pem": green.ca_pem()
+        },
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
+        "checks": [{"name": "health", "path": "/health", "retry": {"attempts": 1}, "assert": [{"status": 200}]}]
+    })
+    .to_string();
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "invalid peer certificate: certificate expired",
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_fails() {
+    // GIVEN a trusted certificate for another name than the one connected to
+    let green = TlsGreen::start("other.example.test").await;
+    let spec = json!({
+        "target": {
+            "url": format!("https://green.example.test:{}", green.addr().port()),
+            "resolve": {"green.example.test": "127.0.0.1"},
+            "ca_pem": green.ca_pem()
+        },
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
+        "checks": [{"name": "health", "path": "/health", "retry": {"attempts": 1}, "assert": [{"status": 200}]}]
+    })
+    .to_string();
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "certificate not valid for name \\\"green.example.test\\\"",
+    );
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_fails() {
+    // GIVEN a host name the resolver refuses without a query (a 64-character
+    // label), so the test sends nothing off the machine
+    let url = format!("http://{}.example.test:8080", "a".repeat(64));
+    let spec = spec_for(&url, "/health", ok_asserts(), once());
+    let run = Invocation::new("after-allow-traffic", &spec).run().await;
+    assert_row(&run, Told::Status("Failed", 1), "dns error");
+}
+
+#[tokio::test]
+async fn flapping_green_fails_a_consecutive_passes_policy() {
+    // GIVEN green passing every other request, and 2 passes in a row required
+    let green = GreenService::start(Behaviour::Flapping).await;
+    let spec = spec_for(
+        &green.url(),
+        "/health",
+        ok_asserts(),
+        json!({"attempts": 4, "interval_ms": 100, "consecutive_passes": 2}),
+    );
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    // THEN pass, fail, pass, fail is not good enough
+    assert_row(&run, Told::Status("Failed", 1), "failed after 4 attempt(s)");
+    assert_eq!(green.requests(), 4);
+}
+
+// --- CodeDeploy -------------------------------------------------------------
+
+#[tokio::test]
+async fn codedeploy_throttling_beyond_the_retry_budget_is_an_invocation_error() {
+    // GIVEN CodeDeploy throttling every status call
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec_for(&green.url(), "/health", ok_asserts(), once()),
+    );
+    invocation.timeout = Duration::from_secs(5);
+    invocation.faults = vec![Fault::Throttle; 100];
+    let run = invocation.run().await;
+    // THEN the hook retries until its deadline, then says it could not report
+    assert_row(
+        &run,
+        Told::InvocationError { calls_at_least: 3 },
+        "could not report to CodeDeploy; the deployment waits for its timeout",
+    );
+    assert!(run.calls.iter().all(|c| c.answered == 400));
+}
+
+#[tokio::test]
+async fn codedeploy_5xx_beyond_the_retry_budget_is_an_invocation_error() {
+    let green = GreenService::start(Behaviour::Error500).await;
+    let mut invocation = Invocation::new(
+        "before-allow-traffic",
+        &spec_for(&green.url(), "/health", ok_asserts(), once()),
+    );
+    invocation.timeout = Duration::from_secs(5);
+    invocation.faults = vec![Fault::ServerError; 100];
+    let run = invocation.run().await;
+    assert_row(
+        &run,
+        Told::InvocationError { calls_at_least: 3 },
+        "could not report to CodeDeploy; the deployment waits for its timeout",
+    );
+    assert!(
+        run.calls
+            .iter()
+            .all(|c| c.answered == 500 && c.status == "Failed")
+    );
+}
+
+#[tokio::test]
+async fn codedeploy_unreachable_is_an_invocation_error_before_the_deadline() {
+    // GIVEN the CodeDeploy endpoint refusing connections
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let closed = closed_port().await;
+    let mut invocation = Invocation::new(
+        "after-allow-traffic",
+        &spec_for(&green.url(), "/health", ok_asserts(), once()),
+    )
+    .env("AWS_ENDPOINT_URL_CODEDEPLOY", &format!("http://{closed}"));
+    invocation.timeout = Duration::from_secs(4);
+    let run = invocation.run().await;
+    // THEN no call arrives anywhere, and the hook says so before its deadline
+    assert_row(
+        &run,
+        Told::InvocationError { calls_at_least: 0 },
+        "could not report to CodeDeploy; the deployment waits for its timeout",
+    );
+    assert!(run.calls.is_empty());
+}
+
+#[tokio::test]
+async fn codedeploy_answering_after_the_deadline_is_an_invocation_error_before_it() {
+    // GIVEN CodeDeploy holding every status call for 30 s
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec_for(&green.url(), "/health", ok_asserts(), once()),
+    );
+    invocation.timeout = Duration::from_secs(5);
+    invocation.faults = vec![Fault::Stall(Duration::from_secs(30)); 10];
+    let run = invocation.run().await;
+    // THEN each attempt is cut (3 s at most), and the hook gives up before the
+    // deadline; the held calls are never answered, so none is recorded
+    assert_row(
+        &run,
+        Told::InvocationError { calls_at_least: 0 },
+        "could not report to CodeDeploy; the deployment waits for its timeout",
+    );
+    assert!(run.calls.is_empty(), "{:?}", run.calls);
+    assert!(
+        run.log_text().contains("\"attempts\":2"),
+        "{}",
+        run.log_text()
+    );
+}
+
+// --- Lambda -----------------------------------------------------------------
+
+#[tokio::test]
+async fn a_deadline_shorter_than_the_checks_need_reports_failed_in_time() {
+    // GIVEN green answering in 2 s where 1 s is required, 5 attempts (10 s),
+    // and a 4 s function timeout
+    let green = GreenService::start(Behaviour::Slow(Duration::from_millis(2000))).await;
+    let spec = check_spec(
+        &green.url(),
+        json!({"path": "/health", "timeout_ms": 5000,
+               "assert": [{"status": 200}, {"duration_ms": {"less_than": 1000}}],
+               "retry": {"attempts": 5, "interval_ms": 100}}),
+    );
+    let mut invocation = Invocation::new("after-allow-traffic", &spec);
+    invocation.timeout = Duration::from_secs(4);
+    let run = invocation.run().await;
+    // THEN the checks stop at the deadline less the margin, and Failed is taken
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "stopped by the hook's deadline",
+    );
+    assert!(run.calls[0].at.duration_since(run.started) < run.timeout);
+}
+
+#[tokio::test]
+async fn a_deadline_inside_the_report_margin_fails_without_probing() {
+    // GIVEN a 1.1 s timeout with a 1 s report margin
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "before-allow-traffic",
+        &spec_for(&green.url(), "/health", ok_asserts(), once()),
+    );
+    invocation.timeout = Duration::from_millis(1100);
+    let run = invocation.run().await;
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "raise the function's timeout",
+    );
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_panic_in_the_engine_still_reports_failed() {
+    // GIVEN a check that panics, in a build that aborts on panic
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec_for(&green.url(), "/health", ok_asserts(), once());
+    let mut spec: Value = serde_json::from_str(&spec).expect("JSON");
+    spec["checks"][0]["name"] = json!("greenlight-fault-injection-panic");
+    let mut invocation = Invocation::new("after-allow-test-traffic", &spec.to_string());
+    invocation.build = Build::AbortOnPanic;
+    let run = invocation.run().await;
+    // THEN the guard reported Failed once before the process died
+    assert_eq!(run.calls.len(), 1, "{:?}", run.calls);
+    assert_eq!(run.accepted_statuses(), vec!["Failed".to_owned()]);
+    assert!(run.exited_after.is_some(), "the process aborted");
+    assert!(
+        run.log_text()
+            .contains("reporting Failed before the process ends")
+    );
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_is_answered_cleanly_both_times() {
+    // GIVEN one hook process and the same event queued twice
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec =
+        greenlight_e2e::hook::with_canary(&spec_for(&green.url(), "/health", ok_asserts(), once()));
+    let runtime = RuntimeApi::start().await;
+    let front = Arc::new(AwsFront::start(None).await);
+    let process = HookProcess::start(
+        Build::Standard,
+        "before-allow-traffic",
+        &runtime,
+        &front,
+        &[
+            ("GREENLIGHT_SPEC", spec),
+            ("GREENLIGHT_REPORT_MARGIN_MS", "1000".to_owned()),
+        ],
+    );
+    let timeout = Duration::from_secs(10);
+    let first = runtime.enqueue(sample_event("before-allow-traffic"), timeout);
+    let first = runtime.answer(&first, timeout).await;
+    let second = runtime.enqueue(sample_event("before-allow-traffic"), timeout);
+    let second = runtime.answer(&second, timeout).await;
+    let idle = runtime.nth_poll(3, timeout).await;
+    let logs = process.stop().await.join("\n");
+    // THEN the first is accepted, the second told "already completed" and
+    // answered as done, not as an error; the process is idle after both
+    let calls = front.status_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].answered, 200);
+    assert_eq!(calls[1].answered, 400);
+    assert_eq!(
+        first.expect("first answer").response()["delivery"],
+        "accepted"
+    );
+    assert_eq!(
+        second.expect("second answer").response()["delivery"],
+        "already_completed"
+    );
+    assert!(idle.is_some(), "{logs}");
+    assert!(
+        logs.contains("\"delivery\":\"AlreadyCompleted\"")
+            || logs.contains("already completed")
+            || logs.contains("AlreadyCompleted"),
+        "{logs}"
+    );
+    for secret in [
+        greenlight_e2e::hook::CANARY_SECRET,
+        greenlight_e2e::hook::CANARY_TOKEN,
+    ] {
+        assert!(!logs.contains(secret));
+    }
+}
+
+// --- input: the event -------------------------------------------------------
+
+/// Runs after-allow-test-traffic on `event`, with a healthy green.
+async fn run_event(event: Value) -> (Run, GreenService) {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec_for(&green.url(), "/health", ok_asserts(), once()),
+    );
+    invocation.event = event;
+    (invocation.run().await, green)
+}
+
+#[tokio::test]
+async fn an_event_that_is_not_an_object_is_an_invocation_error() {
+    let (run, green) = run_event(json!("DeploymentId=d-ABCDEF123")).await;
+    assert_row(
+        &run,
+        Told::InvocationError { calls_at_least: 0 },
+        "event: expected a JSON object with DeploymentId and LifecycleEventHookExecutionId, got a string",
+    );
+    assert!(run.calls.is_empty());
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn an_event_without_ids_is_an_invocation_error() {
+    let (run, green) = run_event(json!({"deploymentId": "d-ABCDEF123"})).await;
+    assert_row(
+        &run,
+        Told::InvocationError { calls_at_least: 0 },
+        "event.DeploymentId: missing",
+    );
+    assert!(run.calls.is_empty());
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn an_event_with_ids_of_the_wrong_type_is_an_invocation_error() {
+    let (run, green) =
+        run_event(json!({"DeploymentId": ["d-ABCDEF123"], "LifecycleEventHookExecutionId": 42}))
+            .await;
+    assert_row(
+        &run,
+        Told::InvocationError { calls_at_least: 0 },
+        "event.DeploymentId: expected a non-empty string, got an array",
+    );
+    assert!(run.calls.is_empty());
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_six_megabyte_event_is_an_invocation_error_naming_the_field() {
+    // GIVEN an event at Lambda's 6 MB payload limit
+    let huge = "e".repeat(6 * 1000 * 1000 - 100);
+    let (run, green) =
+        run_event(json!({"DeploymentId": "d-ABCDEF123", "LifecycleEventHookExecutionId": huge}))
+            .await;
+    // THEN the field and its size are named, the ID is not echoed back
+    assert_row(
+        &run,
+        Told::InvocationError { calls_at_least: 0 },
+        "event.LifecycleEventHookExecutionId: expected a non-empty string, got 5999900 bytes (at most 4096)",
+    );
+    assert!(run.calls.is_empty());
+    assert!(run.log_text().len() < 100_000, "the event is not logged");
+    assert_eq!(green.requests(), 0);
+}
+
+// --- input: the spec --------------------------------------------------------
+
+/// Runs before-allow-traffic with `spec` (text), expecting Failed once with a
+/// configuration reason that contains `reason`; green is never probed.
+async fn assert_spec_refused(spec: &str, reason: &str) {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec.replace("GREEN", &green.url());
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    assert_row(&run, Told::Status("Failed", 1), reason);
+    let why = reasons(&run);
+    assert!(why.starts_with("configuration: "), "{why}");
+    assert!(why.contains(reason), "{why}");
+    assert_eq!(green.requests(), 0, "nothing is probed with a bad spec");
+}
+
+#[tokio::test]
+async fn a_spec_with_an_unknown_field_is_refused_naming_it() {
+    assert_spec_refused(
+        r#"{"target": {"url": "GREEN"}, "checks": [{"name": "a", "timeout": 5, "assert": [{"status": 200}]}]}"#,
+        "checks[0].timeout: unknown field `timeout`",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_spec_with_a_wrong_type_is_refused_naming_the_field() {
+    assert_spec_refused(
+        r#"{"target": {"url": "GREEN"}, "concurrency": "eight", "checks": [{"name": "a", "assert": [{"status": 200}]}]}"#,
+        "concurrency: invalid type: string",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_negative_timeout_is_refused_naming_the_field() {
+    assert_spec_refused(
+        r#"{"target": {"url": "GREEN"}, "checks": [{"name": "a", "timeout_ms": -5, "assert": [{"status": 200}]}]}"#,
+        "checks[0].timeout_ms: invalid value: integer `-5`, expected u64",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_regex_is_refused_naming_the_assertion() {
+    assert_spec_refused(
+        r#"{"target": {"url": "GREEN"}, "checks": [{"name": "a", "assert": [{"body": {"matches": "([unclosed"}}]}]}"#,
+        "checks[0].assert[0].body.matches",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_json_path_is_refused_naming_the_assertion() {
+    assert_spec_refused(
+        r#"{"target": {"url": "GREEN"}, "checks": [{"name": "a", "assert": [{"json": {"path": "$..[?(", "exists": true}}]}]}"#,
+        "checks[0].assert[0].json.path",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn duplicate_check_names_are_refused() {
+    assert_spec_refused(
+        r#"{"target": {"url": "GREEN"}, "checks": [
+            {"name": "a", "assert": [{"status": 200}]},
+            {"name": "a", "assert": [{"status": 204}]}]}"#,
+        "checks[1].name: duplicate check name",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn impossible_values_are_all_refused_at_once() {
+    assert_spec_refused(
+        r#"{"target": {"url": "GREEN"}, "concurrency": 0, "checks": [{"name": "a",
+            "retry": {"attempts": 0, "consecutive_passes": 3}, "assert": [{"status": 999}]}]}"#,
+        "concurrency: expected 1..=128, got 0",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_spec_that_is_not_json_is_refused() {
+    assert_spec_refused("checks: [health]", "expected value at line 1 column 1").await;
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port")
+}
