@@ -543,6 +543,7 @@ async fn the_same_event_delivered_twice_is_answered_cleanly_both_times() {
     // answered as done, not as an error; the process is idle after both
     let calls = front.status_calls();
     assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].status, "Succeeded");
     assert_eq!(calls[0].answered, 200);
     assert_eq!(calls[1].answered, 400);
     assert_eq!(
@@ -639,13 +640,14 @@ async fn a_six_megabyte_event_is_an_invocation_error_naming_the_field() {
 
 // --- input: the spec --------------------------------------------------------
 
-/// Runs before-allow-traffic with `spec` (text), expecting Failed once with a
-/// configuration reason that contains `reason`; green is never probed.
-async fn assert_spec_refused(spec: &str, reason: &str) {
+/// Runs before-allow-traffic with `spec` (text, `GREEN` standing for green's
+/// URL), expecting `told` and a configuration reason that contains `reason`;
+/// green is never probed.
+async fn assert_spec_refused(spec: &str, told: Told, reason: &str) {
     let green = GreenService::start(Behaviour::Healthy).await;
     let spec = spec.replace("GREEN", &green.url());
     let run = Invocation::new("before-allow-traffic", &spec).run().await;
-    assert_row(&run, Told::Status("Failed", 1), reason);
+    assert_row(&run, told, reason);
     let why = reasons(&run);
     assert!(why.starts_with("configuration: "), "{why}");
     assert!(why.contains(reason), "{why}");
@@ -656,6 +658,7 @@ async fn assert_spec_refused(spec: &str, reason: &str) {
 async fn a_spec_with_an_unknown_field_is_refused_naming_it() {
     assert_spec_refused(
         r#"{"target": {"url": "GREEN"}, "checks": [{"name": "a", "timeout": 5, "assert": [{"status": 200}]}]}"#,
+        Told::Status("Failed", 1),
         "checks[0].timeout: unknown field `timeout`",
     )
     .await;
@@ -665,6 +668,7 @@ async fn a_spec_with_an_unknown_field_is_refused_naming_it() {
 async fn a_spec_with_a_wrong_type_is_refused_naming_the_field() {
     assert_spec_refused(
         r#"{"target": {"url": "GREEN"}, "concurrency": "eight", "checks": [{"name": "a", "assert": [{"status": 200}]}]}"#,
+        Told::Status("Failed", 1),
         "concurrency: invalid type: string",
     )
     .await;
@@ -674,6 +678,7 @@ async fn a_spec_with_a_wrong_type_is_refused_naming_the_field() {
 async fn a_negative_timeout_is_refused_naming_the_field() {
     assert_spec_refused(
         r#"{"target": {"url": "GREEN"}, "checks": [{"name": "a", "timeout_ms": -5, "assert": [{"status": 200}]}]}"#,
+        Told::Status("Failed", 1),
         "checks[0].timeout_ms: invalid value: integer `-5`, expected u64",
     )
     .await;
@@ -683,6 +688,7 @@ async fn a_negative_timeout_is_refused_naming_the_field() {
 async fn a_bad_regex_is_refused_naming_the_assertion() {
     assert_spec_refused(
         r#"{"target": {"url": "GREEN"}, "checks": [{"name": "a", "assert": [{"body": {"matches": "([unclosed"}}]}]}"#,
+        Told::Status("Failed", 1),
         "checks[0].assert[0].body.matches",
     )
     .await;
@@ -692,6 +698,7 @@ async fn a_bad_regex_is_refused_naming_the_assertion() {
 async fn a_bad_json_path_is_refused_naming_the_assertion() {
     assert_spec_refused(
         r#"{"target": {"url": "GREEN"}, "checks": [{"name": "a", "assert": [{"json": {"path": "$..[?(", "exists": true}}]}]}"#,
+        Told::Status("Failed", 1),
         "checks[0].assert[0].json.path",
     )
     .await;
@@ -703,6 +710,7 @@ async fn duplicate_check_names_are_refused() {
         r#"{"target": {"url": "GREEN"}, "checks": [
             {"name": "a", "assert": [{"status": 200}]},
             {"name": "a", "assert": [{"status": 204}]}]}"#,
+        Told::Status("Failed", 1),
         "checks[1].name: duplicate check name",
     )
     .await;
@@ -713,6 +721,7 @@ async fn impossible_values_are_all_refused_at_once() {
     assert_spec_refused(
         r#"{"target": {"url": "GREEN"}, "concurrency": 0, "checks": [{"name": "a",
             "retry": {"attempts": 0, "consecutive_passes": 3}, "assert": [{"status": 999}]}]}"#,
+        Told::Status("Failed", 1),
         "concurrency: expected 1..=128, got 0",
     )
     .await;
@@ -720,7 +729,12 @@ async fn impossible_values_are_all_refused_at_once() {
 
 #[tokio::test]
 async fn a_spec_that_is_not_json_is_refused() {
-    assert_spec_refused("checks: [health]", "expected value at line 1 column 1").await;
+    assert_spec_refused(
+        "checks: [health]",
+        Told::Status("Failed", 1),
+        "expected value at line 1 column 1",
+    )
+    .await;
 }
 
 fn port_of(url: &str) -> u16 {

@@ -372,6 +372,11 @@ async fn throttled_twice_then_ok_reports_succeeded_once() {
         run.answer.as_ref().expect("answered").response()["delivery"],
         "accepted"
     );
+    assert_eq!(
+        run.log_fields("reporting to CodeDeploy failed; retrying")
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -385,6 +390,15 @@ async fn server_error_then_ok_reports_once() {
     let run = invocation.run().await;
     assert_eq!(run.calls.len(), 2, "{:?}", run.calls);
     assert_eq!(run.accepted_statuses(), vec!["Failed".to_owned()]);
+    let retried = run.log_fields("reporting to CodeDeploy failed; retrying");
+    assert_eq!(retried.len(), 1, "{}", run.log_text());
+    assert!(
+        retried[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("InternalFailure"),
+        "{retried:?}"
+    );
 }
 
 #[tokio::test]
@@ -408,6 +422,11 @@ async fn stalled_codedeploy_is_retried_within_the_deadline() {
     // or is cut off with the process.
     assert!(matches!(run.calls.len(), 1 | 2), "{:?}", run.calls);
     assert!(run.calls.iter().all(|c| c.status == "Succeeded"));
+    let retried = run.log_fields("reporting to CodeDeploy failed; retrying");
+    assert_eq!(
+        retried[0]["error"], "no answer within 3000 ms",
+        "{retried:?}"
+    );
 }
 
 #[tokio::test]
