@@ -155,14 +155,24 @@ impl<'a> Evaluated<'a> {
         self.json
             .get_or_init(|| {
                 serde_json::from_str::<Value>(&self.response.body).map_err(|error| {
+                    // Not cut to the display length here: the caller redacts
+                    // secrets first, and a secret cut in two would escape.
+                    // Enough is kept for any secret that starts in the part
+                    // shown.
+                    let head: String = self
+                        .response
+                        .body
+                        .chars()
+                        .take(MAX_SHOWN_CHARS + SECRET_ROOM_CHARS)
+                        .collect();
                     format!(
-                        "body is not JSON ({error}){}: {}",
+                        "body is not JSON ({error}) [{} bytes{}]: {head}",
+                        self.response.body.len(),
                         if self.response.truncated {
-                            " [truncated]"
+                            ", truncated"
                         } else {
                             ""
                         },
-                        shorten(&self.response.body)
                     )
                 })
             })
@@ -267,6 +277,10 @@ fn same(a: &Value, b: &Value) -> bool {
 fn number(value: &Value) -> Option<f64> {
     value.as_f64()
 }
+
+/// Characters kept past the display length where a text is cut before it is
+/// redacted: room for any header value (secret) that starts in the part shown.
+const SECRET_ROOM_CHARS: usize = 16 * 1024;
 
 /// Cuts a text for display, marking the cut. Redact before cutting: a secret
 /// cut in two can no longer be found.

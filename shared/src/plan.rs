@@ -42,6 +42,43 @@ pub const MAX_CHECKS: usize = 500;
 pub const MAX_HEADERS: usize = 64;
 /// Most redirects a check may follow.
 pub const MAX_REDIRECTS: u32 = 10;
+/// Longest JSONPath accepted.
+pub const MAX_JSON_PATH_BYTES: usize = 1024;
+/// Deepest nesting of brackets and parentheses in a JSONPath.
+pub const MAX_JSON_PATH_NESTING: usize = 32;
+
+/// serde's message with the string it quotes left out: `invalid type:
+/// string "Bearer …", expected a map` would put a token written in the wrong
+/// place into the logs.
+fn without_string_values(message: &str) -> String {
+    static QUOTED: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    QUOTED
+        .get_or_init(|| {
+            Regex::new(r#"(invalid (?:type|value|length): string )"(?:[^"\\]|\\.)*""#).ok()
+        })
+        .as_ref()
+        .map_or_else(
+            || message.to_owned(),
+            |re| re.replace_all(message, "${1}(not shown)").into_owned(),
+        )
+}
+
+/// The deepest nesting of `(` and `[` in `text` (string literals included:
+/// a bound, not a parse).
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0_usize, 0_usize);
+    for c in text.chars() {
+        match c {
+            '(' | '[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
 /// Shortest pause between unlimited attempts: no hot loop against green.
 const MIN_UNBOUNDED_INTERVAL: Duration = Duration::from_millis(100);
 /// CloudWatch statistics besides percentiles.
@@ -133,7 +170,7 @@ impl Plan {
             SpecError {
                 problems: vec![Problem {
                     path: if path == "." { "spec".to_owned() } else { path },
-                    message: error.into_inner().to_string(),
+                    message: without_string_values(&error.into_inner().to_string()),
                 }],
             }
         })?;
@@ -870,16 +907,27 @@ impl Validator {
         }
         let mut hosts = Vec::new();
         for (i, host) in follow.hosts.iter().enumerate() {
-            let parsed = Url::parse(&format!("http://{host}/"))
-                .ok()
-                .and_then(|url| url.host_str().map(str::to_owned));
+            // `host` or `host:port`, exactly as written (lowercase aside).
+            let parsed = Url::parse(&format!("http://{host}/")).ok().and_then(|url| {
+                let name = url.host_str()?.trim_end_matches('.').to_owned();
+                Some(match url.port() {
+                    Some(port) => format!("{name}:{port}"),
+                    None => name,
+                })
+            });
+            let written = host.to_ascii_lowercase();
             match parsed {
-                Some(name) if !host.is_empty() && name == host.to_ascii_lowercase() => {
+                Some(name)
+                    if !host.is_empty()
+                        && (name == written || name == written.trim_end_matches('.')) =>
+                {
                     hosts.push(name);
                 }
                 _ => self.problem(
                     &format!("{path}.hosts[{i}]"),
-                    format!("expected a host name such as login.example.com, got {host:?}"),
+                    format!(
+                        "expected a host name such as login.example.com, or host:port, got {host:?}"
+                    ),
                 ),
             }
         }
@@ -1101,7 +1149,18 @@ impl Validator {
     }
 
     fn json_assertion(&mut self, path: &str, spec: &JsonAssertSpec) -> Option<Assertion> {
-        let query = match JsonPath::parse(&spec.path) {
+        // The JSONPath parser recurses per bracket: bound the nesting before
+        // parsing, so that no spec can overflow the stack at cold start.
+        let depth = nesting(&spec.path);
+        let parsed = if spec.path.len() > MAX_JSON_PATH_BYTES || depth > MAX_JSON_PATH_NESTING {
+            Err(format!(
+                "expected at most {MAX_JSON_PATH_BYTES} bytes and {MAX_JSON_PATH_NESTING} nested brackets, got {} bytes and {depth}",
+                spec.path.len()
+            ))
+        } else {
+            JsonPath::parse(&spec.path).map_err(|error| error.to_string())
+        };
+        let query = match parsed {
             Ok(parsed) => Some(Query::Json {
                 source: spec.path.clone(),
                 path: parsed,
@@ -1225,7 +1284,7 @@ mod tests {
             vec![
                 "checks[0].follow_redirects.max: expected 1..=10 (leave follow_redirects out to follow none), got 0",
                 "checks[1].follow_redirects.max: expected 1..=10 (leave follow_redirects out to follow none), got 11",
-                "checks[1].follow_redirects.hosts[1]: expected a host name such as login.example.com, got \"http://x/\"",
+                "checks[1].follow_redirects.hosts[1]: expected a host name such as login.example.com, or host:port, got \"http://x/\"",
             ]
         );
     }
@@ -1252,6 +1311,40 @@ mod tests {
                 "checks[0].body: expected at most 262144 bytes, got 262145".to_owned(),
             ]
         );
+    }
+
+    #[test]
+    fn a_deeply_nested_json_path_is_refused_without_parsing_it() {
+        // GIVEN a filter nested 100000 deep (the parser recurses per level)
+        let deep = format!("$[?{}@.a{}]", "(".repeat(100_000), ")".repeat(100_000));
+        let mut nested = check("nested");
+        nested["assert"] = json!([{"json": {"path": deep, "exists": true}}]);
+        let mut fine = check("fine");
+        fine["assert"] = json!([{"json": {"path": "$.a[?(@.b == 1)].c[0]", "exists": true}}]);
+        // THEN it is a problem named at the field, and a normal path is not
+        let found = problems(&spec(vec![nested, fine]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("checks[0].assert[0].json.path: invalid JSONPath"),
+            "{found:?}"
+        );
+        assert!(found[0].contains("at most 1024 bytes and 32 nested brackets"));
+    }
+
+    #[test]
+    fn a_string_in_the_wrong_place_is_not_echoed() {
+        // GIVEN a token written as the headers map itself
+        let text = r#"{"target": {"url": "http://green.internal"}, "checks": [{"name": "a",
+            "headers": "Authorization: Bearer s3cr3t-t0ken", "assert": [{"status": 200}]}]}"#;
+        // THEN the field and the expected type are named, the value is not
+        let found = problems_in(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .starts_with("checks[0].headers: invalid type: string (not shown), expected a map"),
+            "{found:?}"
+        );
+        assert!(!found[0].contains("s3cr3t"), "{found:?}");
     }
 
     #[test]
@@ -1477,7 +1570,7 @@ mod tests {
         assert_eq!(
             problems_in(text),
             [
-                "checks[0].timeout_ms: invalid type: string \"5000\", expected u64 at line 2 column 57"
+                "checks[0].timeout_ms: invalid type: string (not shown), expected u64 at line 2 column 57"
             ]
         );
     }

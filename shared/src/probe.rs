@@ -35,8 +35,8 @@ pub struct ProbeRequest {
 pub struct Redirects {
     /// Most redirects followed for one request (0: none).
     pub max: u32,
-    /// Other hosts a redirect may lead to (lowercase); the request's own host
-    /// always may.
+    /// Other hosts a redirect may lead to, `host` (default port) or
+    /// `host:port`, lowercase; the request's own origin always may.
     pub hosts: Vec<String>,
 }
 
@@ -187,7 +187,7 @@ impl HttpProbe for ReqwestProbe {
                 let location = response.headers().get(LOCATION);
                 match location {
                     Some(location)
-                        if response.status().is_redirection() && request.redirects.max > 0 =>
+                        if is_redirect(response.status()) && request.redirects.max > 0 =>
                     {
                         hop = hop.follow(request, response.status(), location, followed)?;
                         followed += 1;
@@ -263,16 +263,32 @@ impl Hop {
                     status.as_u16()
                 ))
             })?;
-        let host = next.host_str().unwrap_or_default().to_ascii_lowercase();
-        let own = request
-            .url
-            .host_str()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if host != own && !request.redirects.hosts.contains(&host) {
+        if !next.username().is_empty() || next.password().is_some() {
             return Err(ProbeError::Redirect(format!(
-                "to {} not followed: {host} is not the target's host (add it to follow_redirects.hosts to allow it)",
+                "to {} not followed: the Location carries credentials",
                 shown(&next)
+            )));
+        }
+        if self.url.scheme() == "https" && next.scheme() == "http" {
+            return Err(ProbeError::Redirect(format!(
+                "to {} not followed: from https to plain http",
+                shown(&next)
+            )));
+        }
+        let target = origin(&request.url);
+        let to = origin(&next);
+        let allowed = to == target
+            || request
+                .redirects
+                .hosts
+                .iter()
+                .any(|allowed| allowed == &to.authority());
+        if !allowed {
+            return Err(ProbeError::Redirect(format!(
+                "to {} not followed: {} is not the target ({}); add it to follow_redirects.hosts to allow it",
+                shown(&next),
+                to.authority(),
+                target.authority()
             )));
         }
         if followed >= request.redirects.max {
@@ -283,8 +299,9 @@ impl Hop {
             )));
         }
         let mut headers = self.headers;
-        // Like browsers: credentials meant for one host are not handed to another.
-        if next.host_str() != self.url.host_str() {
+        let mut body = self.body;
+        // Like browsers: what was meant for one origin is not handed to another.
+        if origin(&self.url) != to {
             let secret: Vec<HeaderName> = headers
                 .iter()
                 .filter(|(_, value)| value.is_sensitive())
@@ -293,25 +310,75 @@ impl Hop {
             for name in secret {
                 headers.remove(name);
             }
+            body = None;
         }
-        // 303, and 301/302 after a POST, turn into a GET without a body.
-        let to_get = status == reqwest::StatusCode::SEE_OTHER
+        // 303 (but for HEAD), and 301/302 after a POST, become a GET without
+        // a body.
+        let to_get = (status == reqwest::StatusCode::SEE_OTHER && self.method != Method::HEAD)
             || (matches!(status.as_u16(), 301 | 302) && self.method == Method::POST);
+        if to_get {
+            body = None;
+            headers.remove(reqwest::header::CONTENT_TYPE);
+            headers.remove(reqwest::header::CONTENT_LENGTH);
+        }
         Ok(Hop {
             method: if to_get { Method::GET } else { self.method },
             url: next,
             headers,
-            body: if to_get { None } else { self.body },
+            body,
         })
     }
 }
 
-/// A URL for messages: scheme, host, port and path, without the query (it may
-/// carry a token).
+/// Whether `status` is a redirect with a `Location` to follow (not 300 or 304).
+fn is_redirect(status: reqwest::StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// Scheme, host and port: what a redirect may not change unless allowed.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl Origin {
+    /// As `follow_redirects.hosts` names it: `host` on the scheme's default
+    /// port, `host:port` on any other.
+    fn authority(&self) -> String {
+        let default = match self.scheme.as_str() {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        };
+        match self.port {
+            Some(port) if Some(port) != default => format!("{}:{port}", self.host),
+            _ => self.host.clone(),
+        }
+    }
+}
+
+fn origin(url: &Url) -> Origin {
+    Origin {
+        scheme: url.scheme().to_owned(),
+        host: url
+            .host_str()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_ascii_lowercase(),
+        port: url.port_or_known_default(),
+    }
+}
+
+/// A URL for messages: scheme, host, port and path, without credentials or
+/// the query (either may carry a secret).
 fn shown(url: &Url) -> String {
     let mut url = url.clone();
     url.set_query(None);
     url.set_fragment(None);
+    url.set_username("").ok();
+    url.set_password(None).ok();
     url.to_string()
 }
 
@@ -345,4 +412,160 @@ pub fn secret_header(value: &str) -> Result<HeaderValue, reqwest::header::Invali
 /// Parses a header name, for validation.
 pub fn header_name(name: &str) -> Result<HeaderName, reqwest::header::InvalidHeaderName> {
     HeaderName::from_bytes(name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(url: &str, hosts: &[&str]) -> ProbeRequest {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            secret_header("Bearer t0ken").expect("value"),
+        );
+        headers.insert("x-plain", HeaderValue::from_static("plain"));
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        ProbeRequest {
+            method: Method::POST,
+            url: Url::parse(url).expect("URL"),
+            headers,
+            body: Some("{}".to_owned()),
+            redirects: Redirects {
+                max: 3,
+                hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            },
+        }
+    }
+
+    fn first_hop(request: &ProbeRequest) -> Hop {
+        Hop {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+        }
+    }
+
+    fn follow(request: &ProbeRequest, status: u16, location: &str) -> Result<Hop, ProbeError> {
+        first_hop(request).follow(
+            request,
+            reqwest::StatusCode::from_u16(status).expect("status"),
+            &HeaderValue::from_str(location).expect("location"),
+            0,
+        )
+    }
+
+    fn refused(result: Result<Hop, ProbeError>) -> String {
+        match result {
+            Err(ProbeError::Redirect(why)) => why,
+            other => panic!(
+                "expected a refused redirect, got {:?}",
+                other.map(|h| h.url)
+            ),
+        }
+    }
+
+    #[test]
+    fn a_redirect_on_the_same_origin_keeps_method_body_and_secrets() {
+        // GIVEN a POST redirected by a 307 to another path of the same origin
+        let request = request("https://api.example.com/health", &[]);
+        let hop = follow(&request, 307, "/v2/health").expect("followed");
+        // THEN everything goes along
+        assert_eq!(hop.url.as_str(), "https://api.example.com/v2/health");
+        assert_eq!(hop.method, Method::POST);
+        assert_eq!(hop.body.as_deref(), Some("{}"));
+        assert!(hop.headers.contains_key("authorization"));
+    }
+
+    #[test]
+    fn another_port_scheme_or_host_is_another_target() {
+        let request = request("http://lb.example.com:8080/health", &[]);
+        // the production listener of the same load balancer
+        let why = refused(follow(&request, 302, "http://lb.example.com/health"));
+        assert_eq!(
+            why,
+            "to http://lb.example.com/health not followed: lb.example.com is not the target (lb.example.com:8080); add it to follow_redirects.hosts to allow it"
+        );
+        refused(follow(&request, 302, "https://lb.example.com:8080/health"));
+        refused(follow(&request, 302, "http://evil.example.com:8080/health"));
+        // an IP literal or userinfo trick does not pass for the target either
+        refused(follow(
+            &request,
+            302,
+            "http://lb.example.com:8080@evil.example.com:8080/",
+        ));
+        refused(follow(&request, 302, "http://[::1]:8080/health"));
+    }
+
+    #[test]
+    fn https_never_falls_back_to_http_even_to_an_allowed_host() {
+        let request = request("https://api.example.com/", &["api.example.com"]);
+        let why = refused(follow(&request, 301, "http://api.example.com/"));
+        assert_eq!(
+            why,
+            "to http://api.example.com/ not followed: from https to plain http"
+        );
+    }
+
+    #[test]
+    fn credentials_in_a_location_are_refused_and_not_shown() {
+        let request = request("https://api.example.com/", &[]);
+        let why = refused(follow(
+            &request,
+            302,
+            "https://user:hunter2@api.example.com/x?token=abc",
+        ));
+        assert_eq!(
+            why,
+            "to https://api.example.com/x not followed: the Location carries credentials"
+        );
+    }
+
+    #[test]
+    fn an_allowed_host_gets_neither_secrets_nor_the_body() {
+        // GIVEN a listed host, with and without its port
+        let request = request(
+            "https://api.example.com/",
+            &["login.example.com", "sso.example.com:8443"],
+        );
+        let hop = follow(&request, 307, "https://login.example.com/start").expect("followed");
+        // THEN the secret header and the body stay behind, the rest goes
+        assert!(!hop.headers.contains_key("authorization"));
+        assert!(hop.headers.contains_key("x-plain"));
+        assert_eq!(hop.body, None);
+        follow(&request, 307, "https://sso.example.com:8443/").expect("host:port listed");
+        refused(follow(&request, 307, "https://login.example.com:8443/"));
+        refused(follow(&request, 307, "https://sso.example.com/"));
+    }
+
+    #[test]
+    fn see_other_turns_into_get_without_body_but_head_stays_head() {
+        let request = request("https://api.example.com/", &[]);
+        let hop = follow(&request, 303, "/done").expect("followed");
+        assert_eq!(hop.method, Method::GET);
+        assert_eq!(hop.body, None);
+        assert!(!hop.headers.contains_key("content-type"));
+        let mut head = request.clone();
+        head.method = Method::HEAD;
+        head.body = None;
+        assert_eq!(
+            follow(&head, 303, "/done").expect("followed").method,
+            Method::HEAD
+        );
+    }
+
+    #[test]
+    fn only_redirect_statuses_are_followed() {
+        for status in [301, 302, 303, 307, 308] {
+            assert!(is_redirect(
+                reqwest::StatusCode::from_u16(status).expect("status")
+            ));
+        }
+        for status in [300, 304, 200, 404] {
+            assert!(!is_redirect(
+                reqwest::StatusCode::from_u16(status).expect("status")
+            ));
+        }
+    }
 }

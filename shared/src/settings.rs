@@ -108,6 +108,18 @@ impl Settings {
     }
 }
 
+/// A spec file's text, read no further than one byte past the spec limit (the
+/// validator then names the size), so a wrong path cannot fill the memory.
+fn read_bounded(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|error| error.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(u64::try_from(crate::plan::MAX_SPEC_BYTES + 1).unwrap_or(u64::MAX))
+        .read_to_end(&mut bytes)
+        .map_err(|error| error.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())
+}
+
 /// The spec's text from the one source that is set. An empty variable counts
 /// as unset, as CloudFormation sets every variable it declares.
 fn read_spec(
@@ -130,7 +142,7 @@ fn read_spec(
         )),
         [(name, Some(value))] => match *name {
             SPEC_VAR => Ok(value.clone()),
-            SPEC_FILE_VAR => std::fs::read_to_string(value)
+            SPEC_FILE_VAR => read_bounded(value)
                 .map_err(|error| format!("{SPEC_FILE_VAR}: cannot read {value:?}: {error}")),
             _ => match parameter {
                 Some(Ok(text)) => Ok(text),

@@ -219,9 +219,9 @@ pub struct CheckSpec {
     pub asserts: Vec<AssertSpec>,
 }
 
-/// Which redirects a check follows. A redirect to another host is refused
-/// unless that host is listed, and secret headers are never sent to another
-/// host.
+/// Which redirects a check follows. A redirect to another origin (scheme,
+/// host, port) is refused unless its host is listed, secret headers and the
+/// body are never sent to another origin, and https never falls back to http.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedirectSpec {
@@ -229,7 +229,10 @@ pub struct RedirectSpec {
     /// attempt (a loop does).
     #[schemars(range(min = 1, max = 10))]
     pub max: u32,
-    /// Other host names a redirect may lead to, e.g. `["login.example.com"]`.
+    /// Other hosts a redirect may lead to: `login.example.com` (on its
+    /// scheme's default port) or `login.example.com:8443`. Without it a
+    /// redirect stays on the target's scheme, host and port, and never goes
+    /// from https to http.
     #[serde(default)]
     pub hosts: Vec<String>,
 }

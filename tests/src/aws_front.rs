@@ -56,10 +56,14 @@ pub struct ApiCall {
     pub service: Service,
     /// The operation, e.g. `DescribeTargetHealth`.
     pub operation: String,
-    /// The HTTP status the front answered.
+    /// The HTTP status the front answered; 0 while a call is held (a
+    /// stall), and for good if the caller gave up first.
     pub answered: u16,
     /// When the call arrived.
     pub at: Instant,
+    /// The request as received: method, URI, headers and body (lossy UTF-8),
+    /// for checks that nothing secret was sent to AWS.
+    pub request: String,
 }
 
 /// A value that changes while a hook runs, e.g. targets unhealthy for 2 s,
@@ -412,6 +416,22 @@ impl Call {
         }
     }
 
+    /// Method, URI, headers and body, as text.
+    fn raw(&self) -> String {
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", String::from_utf8_lossy(value.as_bytes())))
+            .collect();
+        format!(
+            "{} {}\n{}\n\n{}",
+            self.method,
+            self.uri,
+            headers.join("\n"),
+            String::from_utf8_lossy(&self.body)
+        )
+    }
+
     /// The request body as JSON (`null` when it is not).
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
@@ -465,7 +485,22 @@ async fn handle(
 ) -> Response {
     let at = Instant::now();
     let call = Call::new(method, uri, headers, body);
-    let fault = take_fault(&mut shared.state(), &call.operation);
+    let is_status = call.service == Service::CodeDeploy && call.operation == PUT_STATUS;
+    // Recorded on arrival, so that a call held past the caller's patience is
+    // counted too; its answer is filled in when it is sent.
+    let (fault, index, status_index) = {
+        let mut state = shared.state();
+        let fault = take_fault(&mut state, &call.operation);
+        let status_index = is_status.then(|| state.ledger.record(&call.body, 0, at));
+        state.calls.push(ApiCall {
+            service: call.service,
+            operation: call.operation.clone(),
+            answered: 0,
+            at,
+            request: call.raw(),
+        });
+        (fault, state.calls.len() - 1, status_index)
+    };
     if let Some(Fault::Stall(duration)) = fault {
         tokio::time::sleep(duration).await;
     }
@@ -475,15 +510,12 @@ async fn handle(
     };
     let answered = reply.status.as_u16();
     let mut state = shared.state();
-    if call.service == Service::CodeDeploy && call.operation == PUT_STATUS {
-        state.ledger.record(&call.body, answered, at);
+    if let Some(i) = status_index {
+        state.ledger.set_answered(i, answered);
     }
-    state.calls.push(ApiCall {
-        service: call.service,
-        operation: call.operation,
-        answered,
-        at,
-    });
+    if let Some(recorded) = state.calls.get_mut(index) {
+        recorded.answered = answered;
+    }
     reply.into_response()
 }
 

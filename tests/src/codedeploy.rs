@@ -42,7 +42,8 @@ pub struct StatusCall {
     pub execution_id: String,
     /// `status` as sent.
     pub status: String,
-    /// The HTTP status the stand-in answered.
+    /// The HTTP status the stand-in answered; 0 while the call is held (a
+    /// stall), and for good if the hook gave up on it first.
     pub answered: u16,
     /// When the call arrived.
     pub at: Instant,
@@ -111,8 +112,9 @@ impl Ledger {
         }
     }
 
-    /// Records a status call and the HTTP status it was answered with.
-    pub(crate) fn record(&mut self, body: &[u8], answered: u16, at: Instant) {
+    /// Records a status call and the HTTP status it was answered with (0:
+    /// not yet); returns its index.
+    pub(crate) fn record(&mut self, body: &[u8], answered: u16, at: Instant) -> usize {
         let request = StatusRequest::parse(body);
         self.calls.push(StatusCall {
             deployment_id: request.deployment_id,
@@ -121,6 +123,14 @@ impl Ledger {
             answered,
             at,
         });
+        self.calls.len() - 1
+    }
+
+    /// Fills in the answer of call `index`.
+    pub(crate) fn set_answered(&mut self, index: usize, answered: u16) {
+        if let Some(call) = self.calls.get_mut(index) {
+            call.answered = answered;
+        }
     }
 
     /// Every call so far.

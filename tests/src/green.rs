@@ -75,6 +75,7 @@ impl GreenService {
             .route("/api/items", any(items))
             .route("/loop", any(redirect_loop))
             .route("/away/{port}", any(away))
+            .route("/elsewhere/{port}", any(elsewhere))
             .with_state(inner.clone());
         let (listener, addr) = bind(addr).await;
         GreenService {
@@ -176,6 +177,17 @@ async fn health(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> R
 async fn redirect_loop(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
     note(&inner, &headers);
     (StatusCode::FOUND, [("location", "/loop")]).into_response()
+}
+
+/// Redirects to `/echo` on `127.0.0.1:PORT`: the same host, another port.
+async fn elsewhere(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(port): Path<u16>,
+    headers: HeaderMap,
+) -> Response {
+    note(&inner, &headers);
+    let location = format!("http://127.0.0.1:{port}/echo");
+    (StatusCode::FOUND, [("location", location)]).into_response()
 }
 
 /// Redirects to `/echo` on `localhost:PORT`: another host than 127.0.0.1.

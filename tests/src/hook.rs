@@ -212,9 +212,17 @@ fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     lines: Arc<Mutex<Vec<String>>>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut reader = reader.lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            lines.lock().expect("lock").push(line);
+        // Lossy: a line that is not UTF-8 must not end the collection (and
+        // hide what follows from the secret check).
+        let mut reader = reader;
+        let mut line = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut line).await, Ok(n) if n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            lines
+                .lock()
+                .expect("lock")
+                .push(text.trim_end_matches(['\n', '\r']).to_owned());
+            line.clear();
         }
     })
 }
@@ -287,6 +295,15 @@ pub struct Run {
     pub peak_rss_kib: Option<u64>,
     /// When the process ended by itself (an abort), from the invocation's start.
     pub exited_after: Option<Duration>,
+    /// The answers to the deliveries before the last (see
+    /// [`Invocation::deliveries`]), each given before its deadline.
+    pub earlier_answers: Vec<Option<Answer>>,
+    /// How many answers the function posted for the (last) invocation.
+    pub answers_posted: usize,
+    /// What the function posted to `/init/error`, if anything.
+    pub init_error: Option<Value>,
+    /// Which build ran.
+    pub build: Build,
 }
 
 impl Run {
@@ -297,14 +314,23 @@ impl Run {
         if let Some(answer) = &self.answer {
             outputs.push(("answer to the Runtime API", format!("{answer:?}")));
         }
+        outputs.push((
+            "earlier answers to the Runtime API",
+            format!("{:?}", self.earlier_answers),
+        ));
+        outputs.push(("init error", format!("{:?}", self.init_error)));
         outputs.push(("status calls to CodeDeploy", format!("{:?}", self.calls)));
         outputs.push(("AWS API calls", format!("{:?}", self.api_calls)));
         for (stream, text) in outputs {
             for secret in [CANARY_SECRET, CANARY_TOKEN] {
-                assert!(
-                    !text.contains(secret),
-                    "the secret {secret} leaked into {stream}:\n{text}"
-                );
+                // Any 10 characters of it: a secret cut in two still leaks.
+                for part in secret.as_bytes().windows(10) {
+                    let part = String::from_utf8_lossy(part);
+                    assert!(
+                        !text.contains(part.as_ref()),
+                        "part {part:?} of the secret {secret} leaked into {stream}:\n{text}"
+                    );
+                }
             }
         }
     }
@@ -313,8 +339,20 @@ impl Run {
     /// the process then went back to waiting for the next one, also before the
     /// deadline: nothing of this invocation outlived it.
     pub fn assert_done_before_deadline(&self) {
+        assert!(
+            self.answers_posted <= 1,
+            "the function answered {} times",
+            self.answers_posted
+        );
         if let Some(exited) = self.exited_after {
-            // An aborted process: gone, before the deadline.
+            // Only a build that aborts on panic may end by itself; then it is
+            // gone before the deadline.
+            assert_eq!(
+                self.build,
+                Build::AbortOnPanic,
+                "the process exited:\n{}",
+                self.log_text()
+            );
             assert!(
                 exited < self.timeout,
                 "the process ended after the deadline"
@@ -428,6 +466,10 @@ pub struct Invocation {
     /// The AWS endpoint (with moto and a staged deployment behind it); `None`
     /// starts a front without moto, which serves status calls alone.
     pub front: Option<Arc<AwsFront>>,
+    /// How many times the event is delivered to the same process, one after
+    /// the other (as Lambda may redeliver); 1 by default. The run describes
+    /// the last delivery; every delivery must be answered before its deadline.
+    pub deliveries: usize,
 }
 
 impl Invocation {
@@ -444,6 +486,7 @@ impl Invocation {
             faults: Vec::new(),
             build: Build::Standard,
             front: None,
+            deliveries: 1,
         }
     }
 
@@ -486,35 +529,53 @@ impl Invocation {
         front.inject(&self.faults);
         // A shared front has calls from earlier runs: report this run's only.
         let (statuses_before, calls_before) = (front.status_calls().len(), front.api_calls().len());
-        let process = HookProcess::start(self.build, &self.hook, &runtime, &front, &self.env);
-        let started = Instant::now();
-        let request_id = runtime.enqueue(self.event, self.timeout);
-        let mut process = process;
-        let give_up = started + self.timeout + Duration::from_secs(5);
-        let mut exited_after = None;
-        let answer = loop {
-            let answer = runtime.answer(&request_id, Duration::from_millis(50)).await;
-            if answer.is_some() || Instant::now() >= give_up {
-                break answer;
+        let mut process = HookProcess::start(self.build, &self.hook, &runtime, &front, &self.env);
+        let mut earlier = Vec::new();
+        let mut delivery = 0;
+        let (started, request_id, answer, answered_after, exited_after) = loop {
+            delivery += 1;
+            let started = Instant::now();
+            let request_id = runtime.enqueue(self.event.clone(), self.timeout);
+            let give_up = started + self.timeout + Duration::from_secs(5);
+            let mut exited_after = None;
+            let answer = loop {
+                let answer = runtime.answer(&request_id, Duration::from_millis(50)).await;
+                if answer.is_some() || Instant::now() >= give_up {
+                    break answer;
+                }
+                if process.exited() {
+                    exited_after = Some(started.elapsed());
+                    // What it posted just before dying, if anything.
+                    break runtime
+                        .answer(&request_id, Duration::from_millis(100))
+                        .await;
+                }
+            };
+            let answered_after = started.elapsed();
+            if delivery >= self.deliveries.max(1) || exited_after.is_some() {
+                break (started, request_id, answer, answered_after, exited_after);
             }
-            if process.exited() {
-                exited_after = Some(started.elapsed());
-                // What it posted just before dying, if anything.
-                break runtime
-                    .answer(&request_id, Duration::from_millis(100))
-                    .await;
-            }
+            assert!(
+                answer.is_some() && answered_after < self.timeout,
+                "delivery {delivery}: no answer before its deadline"
+            );
+            earlier.push(answer);
         };
-        let answered_after = started.elapsed();
         let idle_after = if answer.is_some() && exited_after.is_none() {
             let left = self.timeout.saturating_sub(started.elapsed()) + Duration::from_secs(1);
-            runtime
-                .nth_poll(2, left)
+            let idle = runtime
+                .nth_poll(delivery + 1, left)
                 .await
-                .map(|at| at.saturating_duration_since(started))
+                .map(|at| at.saturating_duration_since(started));
+            // Linger a little: a second report or a stray call sent after the
+            // answer is then counted too.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            idle
         } else {
             None
         };
+        let answers_posted = runtime.answers_posted(&request_id);
+        let init_error = runtime.init_error();
         let peak_rss_kib = process.peak_rss_kib();
         let logs = process.stop().await;
         let run = Run {
@@ -528,6 +589,10 @@ impl Invocation {
             idle_after,
             peak_rss_kib,
             exited_after,
+            earlier_answers: earlier,
+            answers_posted,
+            init_error,
+            build: self.build,
         };
         run.assert_no_secret();
         run.assert_done_before_deadline();

@@ -48,6 +48,8 @@ struct Pending {
 struct Inner {
     queue: VecDeque<Pending>,
     answers: HashMap<String, Answer>,
+    /// How many answers each request got (more than one is a bug).
+    posted: HashMap<String, usize>,
     init_error: Option<Value>,
     served: usize,
     /// When each `/next` request arrived.
@@ -163,6 +165,18 @@ impl RuntimeApi {
         tokio::time::timeout(limit, wait).await.ok()
     }
 
+    /// How many answers (`/response` or `/error`) were posted for `request_id`.
+    pub fn answers_posted(&self, request_id: &str) -> usize {
+        self.shared
+            .inner
+            .lock()
+            .expect("lock")
+            .posted
+            .get(request_id)
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// The error the function posted to `/init/error`, if any.
     pub fn init_error(&self) -> Option<Value> {
         self.shared.inner.lock().expect("lock").init_error.clone()
@@ -221,12 +235,11 @@ async fn next(State(shared): State<Shared>) -> impl IntoResponse {
 }
 
 fn record(shared: &Shared, id: String, answer: Answer) -> StatusCode {
-    shared
-        .inner
-        .lock()
-        .expect("lock")
-        .answers
-        .insert(id, answer);
+    let mut inner = shared.inner.lock().expect("lock");
+    *inner.posted.entry(id.clone()).or_default() += 1;
+    // The first answer counts; a second is a bug that `answers_posted` shows.
+    inner.answers.entry(id).or_insert(answer);
+    drop(inner);
     shared.answered.notify_waiters();
     StatusCode::ACCEPTED
 }

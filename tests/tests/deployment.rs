@@ -419,9 +419,16 @@ async fn the_spec_can_live_in_an_ssm_parameter_read_at_cold_start() {
                 .env("GREENLIGHT_SPEC_PARAMETER", "/greenlight/web/spec")
         })
         .await;
-    // THEN it read the spec, checked green with it and reported Succeeded
+    // THEN it read the spec, checked green with it (secret headers included)
+    // and reported Succeeded; no output holds the secrets (Invocation::run)
     run.assert_reported_once("Succeeded");
     assert_eq!(world.test_green.requests(), 1, "{}", run.log_text());
+    assert_eq!(world.test_green.requests_with_header("x-canary-token"), 1);
+    assert!(
+        run.log_text().contains("check passed"),
+        "{}",
+        run.log_text()
+    );
 }
 
 #[tokio::test]

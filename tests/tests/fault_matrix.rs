@@ -1,6 +1,7 @@
 //! `docs/fault-matrix.md` against the tests: each row names an end-to-end test
-//! that exists, that asserts the row's status and the text an operator sees,
-//! and every test in `faults.rs` is a row. The matrix cannot drift from what
+//! that exists, runs through `Invocation::run`, and asserts the row's status,
+//! its number of status calls and the text an operator sees; and every test
+//! in `faults.rs` is a row. The matrix cannot drift from what
 //! is proven.
 
 use std::collections::BTreeSet;
@@ -15,6 +16,7 @@ struct Row {
     file: String,
     test: String,
     told: String,
+    calls: String,
     sees: String,
 }
 
@@ -37,6 +39,7 @@ fn rows() -> Vec<Row> {
                 file: file.to_owned(),
                 test: test.to_owned(),
                 told: cells[4].to_owned(),
+                calls: cells[5].to_owned(),
                 sees: cells[6].trim_matches('`').to_owned(),
             }
         })
@@ -96,6 +99,45 @@ fn every_row_is_a_test_that_asserts_what_the_row_says() {
             problems.push(format!(
                 "row {}: {} does not assert {}",
                 row.number, row.test, row.told
+            ));
+        }
+        // The Calls column, as the test asserts it.
+        let calls_asserted = match row.calls.strip_prefix("≥ ") {
+            Some(least) => body.contains(&format!("calls_at_least: {least}")),
+            None => {
+                let n = &row.calls;
+                [
+                    format!("Told::Status(\"{}\", {n})", row.told),
+                    format!("calls.len(), {n}"),
+                    format!("calls_at_least: {n}"),
+                ]
+                .iter()
+                .any(|evidence| body.contains(evidence.as_str()))
+                    || (n == "1" && body.contains("assert_reported_once("))
+                    || (n == "0" && body.contains("calls.is_empty()"))
+            }
+        };
+        if !calls_asserted {
+            problems.push(format!(
+                "row {}: {} does not assert {} status call(s)",
+                row.number, row.test, row.calls
+            ));
+        }
+        // Through Invocation::run (directly or by a helper that calls it),
+        // which asserts the deadline and the secrets for every row.
+        if ![
+            "Invocation::new",
+            ".run(",
+            "run_with(",
+            "run_event(",
+            "assert_spec_refused(",
+        ]
+        .iter()
+        .any(|call| body.contains(call))
+        {
+            problems.push(format!(
+                "row {}: {} does not go through Invocation::run",
+                row.number, row.test
             ));
         }
         if !body.contains(&row.sees) {

@@ -354,6 +354,12 @@ async fn malformed_event_is_an_invocation_error_and_reports_nothing() {
         0,
         "nothing is probed for an event nobody can be told about"
     );
+    assert!(
+        run.log_text()
+            .contains("not a CodeDeploy lifecycle hook event; nothing to report to"),
+        "{}",
+        run.log_text()
+    );
 }
 
 #[tokio::test]
@@ -417,10 +423,11 @@ async fn stalled_codedeploy_is_retried_within_the_deadline() {
         run.calls
     );
     assert!(run.answered_after < run.timeout);
-    // The stalled first attempt, and the retry after its 3 s timeout; the
-    // stalled one is answered "already completed" when it finally arrives,
-    // or is cut off with the process.
-    assert!(matches!(run.calls.len(), 1 | 2), "{:?}", run.calls);
+    // The stalled first attempt (recorded on arrival; answered "already
+    // completed" when it is finally let through, or never), and the retry
+    // after its 3 s timeout, accepted.
+    assert_eq!(run.calls.len(), 2, "{:?}", run.calls);
+    assert_eq!(run.calls[1].answered, 200, "{:?}", run.calls);
     assert!(run.calls.iter().all(|c| c.status == "Succeeded"));
     let retried = run.log_fields("reporting to CodeDeploy failed; retrying");
     assert_eq!(
@@ -442,6 +449,10 @@ async fn already_completed_is_not_an_error() {
     assert_eq!(run.calls[0].status, "Succeeded");
     let answer = run.answer.as_ref().expect("answered");
     assert_eq!(answer.response()["delivery"], "already_completed");
+    assert_eq!(
+        run.log_fields("reported to CodeDeploy")[0]["delivery"],
+        "AlreadyCompleted"
+    );
 }
 
 #[tokio::test]
@@ -455,6 +466,15 @@ async fn access_denied_is_an_invocation_error_after_one_call() {
     let run = invocation.run().await;
     assert_eq!(run.calls.len(), 1, "not retried: {:?}", run.calls);
     assert!(run.accepted_statuses().is_empty());
+    let gave_up = run.log_fields("could not report to CodeDeploy");
+    assert!(
+        gave_up[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AccessDeniedException"),
+        "{}",
+        run.log_text()
+    );
     match &run.answer {
         Some(Answer::Error(error)) => {
             assert!(error.to_string().contains("AccessDenied"), "{error}")
