@@ -26,7 +26,9 @@ pub const HOOKS: [&str; 3] = [
 /// Which build of the hook binaries to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Build {
-    /// The binaries of the current profile, as `cargo build` makes them.
+    /// The binaries of the current profile, unwinding on panic as the
+    /// release build does (in the test profile with the `fault-injection`
+    /// feature).
     Standard,
     /// Built with `panic = "abort"` and the `fault-injection` feature (profile
     /// `e2e-abort`): a panic kills the process, as in a build tool's release
@@ -55,12 +57,15 @@ impl Build {
                     }
                     _ => {
                         let dir = profile_dir();
-                        let profile = if dir.ends_with("release") {
-                            "release"
+                        if dir.ends_with("release") {
+                            build_hooks("release", &[]);
                         } else {
-                            "dev"
-                        };
-                        build_hooks(profile, &[]);
+                            // Test builds can panic on purpose (a check named
+                            // `greenlight-fault-injection-panic`), to prove the
+                            // shipped unwinding path: the feature adds nothing
+                            // else, and release builds never have it.
+                            build_hooks("dev", &["--features", "greenlight/fault-injection"]);
+                        }
                         dir
                     }
                 }

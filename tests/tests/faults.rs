@@ -560,6 +560,33 @@ async fn a_deadline_inside_the_report_margin_fails_without_probing() {
 }
 
 #[tokio::test]
+async fn a_panic_inside_a_check_fails_that_check_and_reports_once() {
+    // GIVEN two checks, one of which panics, in a build that unwinds (as the
+    // release build does)
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = json!({
+        "target": {"url": green.url()},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
+        "checks": [
+            {"name": "health", "path": "/health", "retry": {"attempts": 1}, "assert": ok_asserts()},
+            {"name": "greenlight-fault-injection-panic", "path": "/health", "assert": [{"status": 200}]}
+        ]
+    })
+    .to_string();
+    let run = Invocation::new("after-allow-traffic", &spec).run().await;
+    // THEN the panic is that check's failure; the other check still ran, and
+    // the hook answered normally after one report
+    assert_row(&run, Told::Status("Failed", 1), "the check panicked");
+    let verdict = run.verdict();
+    assert_eq!(
+        verdict["failing_checks"],
+        "greenlight-fault-injection-panic"
+    );
+    assert_eq!(green.requests(), 1);
+}
+
+#[tokio::test]
 async fn a_panic_in_the_engine_still_reports_failed() {
     // GIVEN a check that panics, in a build that aborts on panic
     let green = GreenService::start(Behaviour::Healthy).await;
