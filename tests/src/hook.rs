@@ -59,12 +59,10 @@ impl Build {
                         let dir = profile_dir();
                         if dir.ends_with("release") {
                             build_hooks("release", &[]);
+                        } else if under_test_harness() {
+                            build_hooks_as_tests_do();
                         } else {
-                            // Test builds can panic on purpose (a check named
-                            // `greenlight-fault-injection-panic`), to prove the
-                            // shipped unwinding path: the feature adds nothing
-                            // else, and release builds never have it.
-                            build_hooks("dev", &["--features", "greenlight/fault-injection"]);
+                            build_hooks("dev", &[]);
                         }
                         dir
                     }
@@ -89,6 +87,31 @@ fn profile_dir() -> PathBuf {
         dir.pop();
     }
     dir
+}
+
+/// Whether this process is a test harness (`target/<profile>/deps/…`), not
+/// the demo.
+fn under_test_harness() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.ends_with("deps")))
+        .unwrap_or(false)
+}
+
+/// Builds the hooks with the features `cargo test --workspace` resolves, so
+/// that they reuse its compiled dependencies instead of building them again
+/// with the hooks' own feature set. That includes the engine's test-only
+/// `fault-injection` feature (a dev-dependency of this crate): a check named
+/// `greenlight-fault-injection-panic` panics, which proves the shipped
+/// unwinding path end to end. Release builds never have it.
+fn build_hooks_as_tests_do() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--quiet", "--workspace", "--bins", "--tests"])
+        .current_dir(workspace_root())
+        .status()
+        .expect("run cargo build for the hook binaries");
+    assert!(status.success(), "cargo build of the hook binaries failed");
 }
 
 fn build_hooks(profile: &str, extra: &[&str]) {
