@@ -466,6 +466,14 @@ impl Run {
         lines[0].clone()
     }
 
+    /// The verdict's reasons, as one string.
+    pub fn reasons(&self) -> String {
+        self.verdict()["reasons"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// The accepted status calls' statuses.
     pub fn accepted_statuses(&self) -> Vec<String> {
         self.calls

@@ -91,13 +91,6 @@ fn port(green: &GreenService) -> u16 {
         .expect("a port")
 }
 
-fn reasons(run: &Run) -> String {
-    run.verdict()["reasons"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn before_production_moves_the_hooks_probe_the_test_listener() {
     // GIVEN a deployment whose test and production listeners each lead to a
@@ -158,7 +151,7 @@ async fn unhealthy_green_targets_wait_then_fail_without_probing() {
     // THEN it waited, then failed saying so, and never probed (the ALB would
     // have failed open to blue)
     run.assert_reported_once("Failed");
-    let reasons = reasons(&run);
+    let reasons = run.reasons();
     assert!(
         reasons.contains("targets not healthy after waiting"),
         "{reasons}"
@@ -219,7 +212,7 @@ async fn a_task_set_still_stabilizing_fails() {
         .run("before-allow-traffic", &world.spec(json!({})))
         .await;
     run.assert_reported_once("Failed");
-    let reasons = reasons(&run);
+    let reasons = run.reasons();
     assert!(reasons.contains("task set not steady"), "{reasons}");
     assert!(
         reasons.contains("STABILIZING, 1 of 2 running, 1 pending"),
@@ -305,7 +298,7 @@ async fn access_denied_during_discovery_fails_with_the_api_and_reports_once() {
         .run("after-allow-test-traffic", &world.spec(json!({})))
         .await;
     run.assert_reported_once("Failed");
-    let reasons = reasons(&run);
+    let reasons = run.reasons();
     assert!(
         reasons
             .starts_with("discovery: codedeploy:GetDeploymentGroup failed: AccessDeniedException"),
@@ -321,7 +314,7 @@ async fn a_deployment_with_no_test_listener_fails_saying_so() {
         .run("after-allow-test-traffic", &world.spec(json!({})))
         .await;
     run.assert_reported_once("Failed");
-    let reasons = reasons(&run);
+    let reasons = run.reasons();
     assert!(reasons.contains("has no test listener"), "{reasons}");
 }
 
@@ -332,7 +325,7 @@ async fn a_deployment_that_is_not_ecs_fails_saying_so() {
         .run("before-allow-traffic", &world.spec(json!({})))
         .await;
     run.assert_reported_once("Failed");
-    let reasons = reasons(&run);
+    let reasons = run.reasons();
     assert!(
         reasons.contains("is not an ECS blue/green deployment"),
         "{reasons}"
@@ -391,9 +384,9 @@ async fn host_name_pinning_over_tls_uses_the_name_for_sni_certificate_and_host()
         run.log_text()
     );
     assert!(
-        reasons(&run).contains("cannot connect"),
+        run.reasons().contains("cannot connect"),
         "{}",
-        reasons(&run)
+        run.reasons()
     );
 }
 
@@ -446,7 +439,7 @@ async fn a_missing_ssm_parameter_fails_naming_it() {
     // THEN it reports Failed once, saying which parameter and why, and never
     // probes green with no spec
     run.assert_reported_once("Failed");
-    let why = reasons(&run);
+    let why = run.reasons();
     assert!(
         why.starts_with(
             "configuration: GREENLIGHT_SPEC_PARAMETER: cannot read SSM parameter \"/greenlight/nothing-here\" at cold start: ssm:GetParameter failed: ParameterNotFound"
@@ -469,7 +462,7 @@ async fn elbv2_throttling_during_discovery_fails_naming_the_api() {
         .await;
     // THEN it fails once, naming the API and the error, and probes nothing
     run.assert_reported_once("Failed");
-    let why = reasons(&run);
+    let why = run.reasons();
     assert!(
         why.starts_with("discovery: elasticloadbalancing:DescribeListeners failed: Throttling"),
         "{why}"
@@ -488,7 +481,7 @@ async fn ecs_server_errors_during_readiness_fail_naming_the_api() {
     let run = world.run("before-allow-traffic", &spec).await;
     // THEN doubt means Failed: once, naming the API, green never probed
     run.assert_reported_once("Failed");
-    let why = reasons(&run);
+    let why = run.reasons();
     assert!(why.contains("ecs:DescribeTaskSets"), "{why}");
     assert_eq!(world.test_green.requests(), 0);
 }
@@ -506,7 +499,7 @@ async fn cloudwatch_errors_in_the_alarm_gate_fail_closed() {
     run.assert_reported_once("Failed");
     let verdict = run.verdict();
     assert_eq!(verdict["failing_checks"], "alarms");
-    let why = reasons(&run);
+    let why = run.reasons();
     assert!(why.contains("cloudwatch:DescribeAlarms"), "{why}");
 }
 
@@ -526,6 +519,6 @@ async fn cloudwatch_throttling_during_the_bake_fails_closed() {
     run.assert_reported_once("Failed");
     let verdict = run.verdict();
     assert_eq!(verdict["failing_checks"], "bake");
-    let why = reasons(&run);
+    let why = run.reasons();
     assert!(why.contains("cloudwatch:GetMetricData"), "{why}");
 }

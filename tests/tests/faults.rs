@@ -107,14 +107,6 @@ fn once() -> Value {
     json!({"attempts": 1})
 }
 
-/// The verdict's reasons.
-fn reasons(run: &Run) -> String {
-    run.verdict()["reasons"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 // --- green ------------------------------------------------------------------
 
 #[tokio::test]
@@ -349,21 +341,23 @@ async fn a_tls_handshake_failure_fails() {
     );
 }
 
+/// One check on `https://green.example.test:PORT` (the name pinned to
+/// 127.0.0.1), trusting `green`'s test CA.
+fn tls_spec(green: &TlsGreen) -> String {
+    let url = format!("https://green.example.test:{}", green.addr().port());
+    let mut spec: Value =
+        serde_json::from_str(&spec_for(&url, "/health", json!([{"status": 200}]), once()))
+            .expect("JSON");
+    spec["target"]["resolve"] = json!({"green.example.test": "127.0.0.1"});
+    spec["target"]["ca_pem"] = json!(green.ca_pem());
+    spec.to_string()
+}
+
 #[tokio::test]
 async fn an_expired_certificate_fails() {
     // GIVEN green's certificate, from a trusted CA, expired in 2020
     let green = TlsGreen::start_expired("green.example.test").await;
-    let spec = json!({
-        "target": {
-            "url": format!("https://green.example.test:{}", green.addr().port()),
-            "resolve": {"green.example.test": "127.0.0.1"},
-            "ca_pem": green.ca_pem()
-        },
-        "readiness": {"enabled": false},
-        "alarms": {"deployment_group": false},
-        "checks": [{"name": "health", "path": "/health", "retry": {"attempts": 1}, "assert": [{"status": 200}]}]
-    })
-    .to_string();
+    let spec = tls_spec(&green);
     let run = Invocation::new("before-allow-traffic", &spec).run().await;
     assert_row(
         &run,
@@ -376,17 +370,7 @@ async fn an_expired_certificate_fails() {
 async fn a_certificate_for_another_name_fails() {
     // GIVEN a trusted certificate for another name than the one connected to
     let green = TlsGreen::start("other.example.test").await;
-    let spec = json!({
-        "target": {
-            "url": format!("https://green.example.test:{}", green.addr().port()),
-            "resolve": {"green.example.test": "127.0.0.1"},
-            "ca_pem": green.ca_pem()
-        },
-        "readiness": {"enabled": false},
-        "alarms": {"deployment_group": false},
-        "checks": [{"name": "health", "path": "/health", "retry": {"attempts": 1}, "assert": [{"status": 200}]}]
-    })
-    .to_string();
+    let spec = tls_spec(&green);
     let run = Invocation::new("after-allow-test-traffic", &spec)
         .run()
         .await;
@@ -601,6 +585,16 @@ async fn a_panic_in_the_engine_still_reports_failed() {
     assert_eq!(run.accepted_statuses(), vec!["Failed".to_owned()]);
     assert!(run.exited_after.is_some(), "the process aborted");
     assert!(
+        run.answer.is_none(),
+        "an aborted process answers nothing: {:?}",
+        run.answer
+    );
+    assert!(
+        run.log_text().contains("injected panic"),
+        "{}",
+        run.log_text()
+    );
+    assert!(
         run.log_text()
             .contains("reporting Failed before the process ends")
     );
@@ -711,7 +705,7 @@ async fn assert_spec_refused(spec: &str, told: Told, reason: &str) {
     let spec = spec.replace("GREEN", &green.url());
     let run = Invocation::new("before-allow-traffic", &spec).run().await;
     assert_row(&run, told, reason);
-    let why = reasons(&run);
+    let why = run.reasons();
     assert!(why.starts_with("configuration: "), "{why}");
     assert!(why.contains(reason), "{why}");
     assert_eq!(green.requests(), 0, "nothing is probed with a bad spec");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use greenlight_e2e::closed_port;
 use greenlight_e2e::codedeploy::Fault;
 use greenlight_e2e::green::{Behaviour, GreenService};
-use greenlight_e2e::hook::{Build, HOOKS, Invocation, Run};
+use greenlight_e2e::hook::{HOOKS, Invocation, Run};
 use greenlight_e2e::runtime_api::Answer;
 use serde_json::{Value, json};
 
@@ -598,40 +598,5 @@ async fn a_hook_with_no_checks_fails() {
             .as_str()
             .unwrap_or_default()
             .contains("no check in the spec runs in BeforeAllowTraffic")
-    );
-}
-
-#[tokio::test]
-async fn a_panic_in_an_abort_on_panic_build_still_reports_failed() {
-    // GIVEN the hooks built with panic = "abort" (as a release build tool may
-    // do) and a check that panics
-    let green = GreenService::start(Behaviour::Healthy).await;
-    let spec = json!({
-        "target": {"url": green.url()},
-        "readiness": {"enabled": false},
-        "alarms": {"deployment_group": false},
-        "checks": [
-            {"name": "health", "path": "/health", "assert": [{"status": 200}]},
-            {"name": "greenlight-fault-injection-panic", "path": "/health", "assert": [{"status": 200}]}
-        ]
-    })
-    .to_string();
-    let mut invocation = Invocation::new("after-allow-test-traffic", &spec);
-    invocation.build = Build::AbortOnPanic;
-    // WHEN the hook runs and the process aborts
-    let run = invocation.run().await;
-    // THEN the panic hook reported Failed, once, before the process died
-    assert_reported_once(&run, "Failed");
-    assert!(run.calls[0].at.duration_since(run.started) < run.timeout);
-    assert!(
-        run.answer.is_none(),
-        "an aborted process answers nothing: {:?}",
-        run.answer
-    );
-    let text = run.log_text();
-    assert!(text.contains("injected panic"), "{text}");
-    assert!(
-        text.contains("reporting Failed before the process ends"),
-        "{text}"
     );
 }
