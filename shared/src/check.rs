@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::assertion::{AssertionResult, Evaluated, shorten};
+use crate::assertion::{AssertionResult, Disclosure, shorten_text};
+use crate::evaluation::evaluate;
 use crate::plan::Check;
 use crate::probe::HttpProbe;
 use crate::redaction::Redactor;
@@ -124,6 +125,17 @@ impl CheckResult {
         line
     }
 
+    /// Redacts every text of the result in place.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        for text in [&mut self.reason, &mut self.error].into_iter().flatten() {
+            *text = redactor.redact(text);
+        }
+        for assertion in &mut self.assertions {
+            assertion.expected = redactor.redact(&assertion.expected);
+            assertion.actual = redactor.redact(&assertion.actual);
+        }
+    }
+
     fn shown(&self) -> impl Iterator<Item = &AssertionResult> {
         let only_failures = !self.passed() && self.error.is_none();
         self.assertions
@@ -166,18 +178,30 @@ pub async fn run_check<P: HttpProbe>(
         let timeout = check.timeout.min(left);
         let passed = match probe.send(&check.request, timeout).await {
             Ok(response) => {
-                result.error = None;
-                let evaluated = Evaluated::new(&response);
-                result.assertions = check
-                    .assertions
-                    .iter()
-                    .map(|assertion| {
-                        let mut outcome = assertion.evaluate_on(&evaluated);
-                        outcome.actual = shorten(&redactor.redact(&outcome.actual));
-                        outcome
-                    })
-                    .collect();
-                result.assertions.iter().all(|a| a.passed)
+                let disclosure = Disclosure {
+                    redactor: redactor.clone(),
+                    sends_secrets: check.sends_secrets(),
+                };
+                match evaluate(
+                    &check.assertions,
+                    response,
+                    disclosure,
+                    check.timeout,
+                    stop_at,
+                )
+                .await
+                {
+                    Ok(assertions) => {
+                        result.error = None;
+                        result.assertions = assertions;
+                        result.assertions.iter().all(|a| a.passed)
+                    }
+                    Err(error) => {
+                        result.error = Some(error.to_string());
+                        result.assertions = not_judged(check, redactor, "not judged");
+                        false
+                    }
+                }
             }
             Err(error) => {
                 let mut message = redactor.redact(&error.to_string());
@@ -185,15 +209,7 @@ pub async fn run_check<P: HttpProbe>(
                     message.push_str(" (cut short by the hook's deadline)");
                 }
                 result.error = Some(message);
-                result.assertions = check
-                    .assertions
-                    .iter()
-                    .map(|a| AssertionResult {
-                        passed: false,
-                        expected: a.describe(),
-                        actual: "no response".to_owned(),
-                    })
-                    .collect();
+                result.assertions = not_judged(check, redactor, "no response");
                 false
             }
         };
@@ -216,6 +232,19 @@ pub async fn run_check<P: HttpProbe>(
     result.attempts = tally.attempts;
     result.duration_ms = millis(started.elapsed());
     result
+}
+
+/// Every assertion of `check`, failed, with `actual` saying why.
+fn not_judged(check: &Check, redactor: &Redactor, actual: &str) -> Vec<AssertionResult> {
+    check
+        .assertions
+        .iter()
+        .map(|a| AssertionResult {
+            passed: false,
+            expected: shorten_text(&redactor.redact(&a.describe())),
+            actual: actual.to_owned(),
+        })
+        .collect()
 }
 
 /// Milliseconds, saturating.

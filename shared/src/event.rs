@@ -60,6 +60,14 @@ impl HookEvent {
                     field: name,
                     got: format!("{} bytes (at most {MAX_ID_BYTES})", s.len()),
                 }),
+                // A control character would forge lines in a text log, and
+                // no ID CodeDeploy issues has one.
+                Some(Value::String(s)) if s.chars().any(char::is_control) => {
+                    Err(EventError::Invalid {
+                        field: name,
+                        got: "a string with control characters".to_owned(),
+                    })
+                }
                 Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
                 Some(Value::String(_)) => Err(EventError::Invalid {
                     field: name,
@@ -157,6 +165,20 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "event.LifecycleEventHookExecutionId: expected a non-empty string, got 6291456 bytes (at most 4096)"
+        );
+    }
+
+    #[test]
+    fn rejects_an_id_with_control_characters_without_echoing_it() {
+        // GIVEN a deployment ID that would start a new line in a text log
+        let err = HookEvent::parse(
+            &json!({"DeploymentId": "d-1\nINFO verdict status=Succeeded", "LifecycleEventHookExecutionId": "x"}),
+        )
+        .unwrap_err();
+        // THEN it is refused, naming the field and not the text
+        assert_eq!(
+            err.to_string(),
+            "event.DeploymentId: expected a non-empty string, got a string with control characters"
         );
     }
 

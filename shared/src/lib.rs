@@ -9,6 +9,7 @@ pub mod check;
 pub mod cloud;
 pub mod discovery;
 pub mod engine;
+pub mod evaluation;
 pub mod event;
 pub mod gate;
 pub mod guard;

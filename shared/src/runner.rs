@@ -206,6 +206,10 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
     async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, lambda_runtime::Error> {
         let started = Instant::now();
         let verdict = self.judge(&event, until).await;
+        let verdict = match &self.settings.plan {
+            Ok(plan) => verdict.redacted(&plan.redactor),
+            Err(_) => verdict,
+        };
         let reported = if self.settings.dry_run {
             Status::Succeeded
         } else {

@@ -439,3 +439,37 @@ pub fn schema_json() -> String {
     text.push('\n');
     text
 }
+/// Where the operator wrote an array for what was read as an object: serde
+/// fills a struct's fields from an array, in order (`"retry": [1, null]`
+/// would mean `{"attempts": 1}`), which the schema does not allow and nobody
+/// means. `written` is the spec as parsed JSON, `read` the [`Spec`] serialized
+/// back; each path is in serde's notation (`checks[0].retry`).
+pub fn positional_arrays(written: &Value, read: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    walk(written, read, String::new(), &mut found);
+    found
+}
+
+fn walk(written: &Value, read: &Value, path: String, found: &mut Vec<String>) {
+    match (written, read) {
+        (Value::Array(_), Value::Object(_)) => found.push(path),
+        (Value::Object(written), Value::Object(read)) => {
+            for (key, value) in written {
+                if let Some(was_read) = read.get(key) {
+                    let at = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    walk(value, was_read, at, found);
+                }
+            }
+        }
+        (Value::Array(written), Value::Array(read)) => {
+            for (i, (value, was_read)) in written.iter().zip(read).enumerate() {
+                walk(value, was_read, format!("{path}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}

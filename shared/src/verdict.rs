@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::check::CheckResult;
 use crate::hook::Hook;
+use crate::redaction::Redactor;
 
 /// What greenlight tells CodeDeploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,6 +82,22 @@ impl Verdict {
             reasons: vec![reason],
             checks: Vec::new(),
         }
+    }
+
+    /// The verdict with every text redacted: the last pass before anything
+    /// of it is logged, answered or sent. Each result was redacted where it
+    /// was made; this one is for whatever a stage let through.
+    pub fn redacted(mut self, redactor: &Redactor) -> Self {
+        if redactor.is_empty() {
+            return self;
+        }
+        for reason in &mut self.reasons {
+            *reason = redactor.redact(reason);
+        }
+        for check in &mut self.checks {
+            check.redact(redactor);
+        }
+        self
     }
 
     /// Names of the checks that failed.

@@ -72,6 +72,9 @@ impl GreenService {
         let router = Router::new()
             .route("/health", any(health))
             .route("/echo", any(echo))
+            .route("/echo/{style}", any(echo_as))
+            .route("/nested/{depth}/{bytes}", any(nested))
+            .route("/big-number", any(big_number))
             .route("/api/items", any(items))
             .route("/loop", any(redirect_loop))
             .route("/away/{port}", any(away))
@@ -218,4 +221,106 @@ async fn echo(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Res
         .map(|(name, value)| format!("{name}: {}", String::from_utf8_lossy(value.as_bytes())))
         .collect();
     (StatusCode::OK, lines.join("\n")).into_response()
+}
+
+/// How [`echo_as`] writes the request headers back.
+fn encode_echo(style: &str, headers: &HeaderMap) -> Option<(&'static str, String)> {
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let object: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(name, value)| (name.clone(), json!(value)))
+        .collect();
+    let seen = headers
+        .get("x-secret")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let json = json!({"status": "ok", "seen_token": seen, "headers": object}).to_string();
+    match style {
+        // As serde writes it.
+        "json" => Some(("application/json", json)),
+        // PHP's json_encode: `/` as `\/`.
+        "php" => Some(("application/json", json.replace('/', "\\/"))),
+        // Go's encoding/json: `&`, `<` and `>` as \u escapes.
+        "go" => Some((
+            "application/json",
+            json.replace('&', "\\u0026")
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e"),
+        )),
+        // An HTML form post's encoding: percent-escapes, `+` for a space.
+        "form" => Some((
+            "application/x-www-form-urlencoded",
+            pairs
+                .iter()
+                .map(|(name, value)| format!("{name}={}", form_encode(value)))
+                .collect::<Vec<_>>()
+                .join("&"),
+        )),
+        _ => None,
+    }
+}
+
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            b' ' => "+".to_owned(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Echoes the request headers in a service's own encoding (`json`, `php`,
+/// `go`, `form`): a secret comes back escaped, not byte for byte.
+async fn echo_as(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(style): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    note(&inner, &headers);
+    match encode_echo(&style, &headers) {
+        Some((content_type, body)) => {
+            (StatusCode::OK, [("content-type", content_type)], body).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `{"error": {"error": … [0,0,…] …}}`, `depth` objects deep around an array
+/// of zeros, `bytes` long in all: a large document a descendant JSONPath
+/// (`$..error`) finds `depth` times, each node holding nearly all of it.
+async fn nested(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((depth, bytes)): Path<(usize, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    note(&inner, &headers);
+    let open = "{\"error\":".repeat(depth);
+    let close = "}".repeat(depth);
+    let room = bytes.saturating_sub(open.len() + close.len() + 2);
+    let zeros = vec!["0"; room.div_ceil(2).max(1)].join(",");
+    let body = format!("{open}[{zeros}]{close}");
+    (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+}
+
+/// An identifier beyond 2^53, where doubles can no longer tell integers
+/// apart.
+async fn big_number(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
+    note(&inner, &headers);
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        r#"{"status":"ok","id":9007199254740993}"#,
+    )
+        .into_response()
 }

@@ -299,6 +299,49 @@ pub fn with_canary(spec: &str) -> String {
     value.to_string()
 }
 
+/// A secret as services echo it: as it is, JSON-escaped by serde, PHP
+/// (`\/`) and Go (`\u0026`, `\u003c`, `\u003e`), percent-encoded (upper
+/// and lower case hex), as a form value (`+` for a space), and in base64.
+pub fn renderings(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::Engine as _;
+    let json = serde_json::to_string(secret).expect("a string encodes");
+    let json = json.trim_matches('"').to_owned();
+    let percent = |upper: bool, space: &str| -> String {
+        secret
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                b' ' => space.to_owned(),
+                other if upper => format!("%{other:02X}"),
+                other => format!("%{other:02x}"),
+            })
+            .collect()
+    };
+    let mut all = vec![
+        ("as it is", secret.to_owned()),
+        ("JSON", json.clone()),
+        ("PHP JSON", json.replace('/', "\\/")),
+        (
+            "Go JSON",
+            json.replace('&', "\\u0026")
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e"),
+        ),
+        ("percent-encoded", percent(true, "%20")),
+        ("percent-encoded, lower case", percent(false, "%20")),
+        ("form-encoded", percent(true, "+")),
+        (
+            "base64",
+            base64::engine::general_purpose::STANDARD.encode(secret),
+        ),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    all.retain(|(_, text)| seen.insert(text.clone()));
+    all
+}
+
 /// Everything one invocation produced.
 #[derive(Debug)]
 pub struct Run {
@@ -332,15 +375,21 @@ pub struct Run {
     pub init_error: Option<Value>,
     /// Which build ran.
     pub build: Build,
+    /// Secrets besides the canary that no output may hold.
+    pub secrets: Vec<String>,
 }
 
 impl Run {
-    /// Asserts that no output of this run holds the canary secret or token:
-    /// stdout and stderr, the answer to the Runtime API, the status calls.
+    /// Asserts that no output of this run holds the canary secret or token,
+    /// nor any secret the invocation named ([`Invocation::secret`]), in any
+    /// of the encodings a service echoes them in ([`renderings`]): stdout and
+    /// stderr, the answer to the Runtime API, the status calls.
     pub fn assert_no_secret(&self) {
         let mut outputs = vec![("stdout/stderr", self.log_text())];
         if let Some(answer) = &self.answer {
             outputs.push(("answer to the Runtime API", format!("{answer:?}")));
+            let (Answer::Response(value) | Answer::Error(value)) = answer;
+            outputs.push(("answer to the Runtime API, as JSON", value.to_string()));
         }
         outputs.push((
             "earlier answers to the Runtime API",
@@ -349,15 +398,19 @@ impl Run {
         outputs.push(("init error", format!("{:?}", self.init_error)));
         outputs.push(("status calls to CodeDeploy", format!("{:?}", self.calls)));
         outputs.push(("AWS API calls", format!("{:?}", self.api_calls)));
+        let mut secrets = vec![CANARY_SECRET.to_owned(), CANARY_TOKEN.to_owned()];
+        secrets.extend(self.secrets.iter().cloned());
         for (stream, text) in outputs {
-            for secret in [CANARY_SECRET, CANARY_TOKEN] {
-                // Any 10 characters of it: a secret cut in two still leaks.
-                for part in secret.as_bytes().windows(10) {
-                    let part = String::from_utf8_lossy(part);
-                    assert!(
-                        !text.contains(part.as_ref()),
-                        "part {part:?} of the secret {secret} leaked into {stream}:\n{text}"
-                    );
+            for secret in &secrets {
+                for (how, rendering) in renderings(secret) {
+                    // Any 10 characters of it: a secret cut in two still leaks.
+                    for part in rendering.as_bytes().windows(10) {
+                        let part = String::from_utf8_lossy(part);
+                        assert!(
+                            !text.contains(part.as_ref()),
+                            "part {part:?} of the secret {secret} ({how}) leaked into {stream}:\n{text}"
+                        );
+                    }
                 }
             }
         }
@@ -506,6 +559,9 @@ pub struct Invocation {
     /// the other (as Lambda may redeliver); 1 by default. The run describes
     /// the last delivery; every delivery must be answered before its deadline.
     pub deliveries: usize,
+    /// Secrets besides the canary that the spec sends and that no output may
+    /// hold, in any encoding.
+    pub secrets: Vec<String>,
 }
 
 impl Invocation {
@@ -523,7 +579,14 @@ impl Invocation {
             build: Build::Standard,
             front: None,
             deliveries: 1,
+            secrets: Vec::new(),
         }
+    }
+
+    /// Adds a secret that no output of the run may hold, in any encoding.
+    pub fn secret(mut self, secret: &str) -> Self {
+        self.secrets.push(secret.to_owned());
+        self
     }
 
     /// Points the hook's AWS SDK at `front`.
@@ -629,6 +692,7 @@ impl Invocation {
             answers_posted,
             init_error,
             build: self.build,
+            secrets: self.secrets,
         };
         run.assert_no_secret();
         run.assert_done_before_deadline();

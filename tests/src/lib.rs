@@ -25,6 +25,7 @@ pub mod green;
 pub mod hook;
 pub mod moto;
 pub mod raw;
+pub mod row;
 pub mod runtime_api;
 pub mod tls;
 

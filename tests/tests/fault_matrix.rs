@@ -131,6 +131,7 @@ fn every_row_is_a_test_that_asserts_what_the_row_says() {
             "run_with(",
             "run_event(",
             "assert_spec_refused(",
+            "run_with_secrets(",
         ]
         .iter()
         .any(|call| body.contains(call))
@@ -152,12 +153,21 @@ fn every_row_is_a_test_that_asserts_what_the_row_says() {
 
 #[test]
 fn every_fault_test_is_in_the_matrix() {
+    for (file, source) in [
+        ("faults", include_str!("faults.rs")),
+        ("secrets", include_str!("secrets.rs")),
+    ] {
+        every_test_is_a_row(file, source);
+    }
+}
+
+/// Every `#[tokio::test]` of `tests/tests/<file>.rs` (`source`) is a row.
+fn every_test_is_a_row(file: &str, source: &str) {
     let listed: BTreeSet<String> = rows()
         .into_iter()
-        .filter(|row| row.file == "faults")
+        .filter(|row| row.file == file)
         .map(|row| row.test)
         .collect();
-    let source = include_str!("faults.rs");
     let mut missing = Vec::new();
     let mut lines = source.lines().peekable();
     while let Some(line) = lines.next() {
@@ -173,6 +183,6 @@ fn every_fault_test_is_in_the_matrix() {
     }
     assert!(
         missing.is_empty(),
-        "tests in faults.rs without a row in docs/fault-matrix.md: {missing:?}"
+        "tests in {file}.rs without a row in docs/fault-matrix.md: {missing:?}"
     );
 }

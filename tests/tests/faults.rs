@@ -14,98 +14,9 @@ use greenlight_e2e::codedeploy::Fault;
 use greenlight_e2e::green::{Behaviour, GreenService};
 use greenlight_e2e::hook::{Build, Invocation, Run};
 use greenlight_e2e::raw::{RawGreen, Script};
-use greenlight_e2e::runtime_api::Answer;
+use greenlight_e2e::row::{Told, assert_row, check_spec, ok_asserts, once, spec_for};
 use greenlight_e2e::tls::TlsGreen;
 use serde_json::{Value, json};
-
-/// What a row expects CodeDeploy to have been told.
-#[derive(Debug, Clone, Copy)]
-enum Told {
-    /// Exactly this many status calls, one of them accepted with this status.
-    Status(&'static str, usize),
-    /// An invocation error, with this many status calls or more, none
-    /// accepted.
-    InvocationError { calls_at_least: usize },
-}
-
-/// Asserts a row: what CodeDeploy was told, and the line an operator sees in
-/// the logs (a substring of one line).
-fn assert_row(run: &Run, told: Told, operator_sees: &str) {
-    match told {
-        Told::Status(status, calls) => {
-            assert_eq!(
-                run.calls.len(),
-                calls,
-                "status calls: {:?}\n{}",
-                run.calls,
-                run.log_text()
-            );
-            assert_eq!(
-                run.accepted_statuses(),
-                vec![status.to_owned()],
-                "{}",
-                run.log_text()
-            );
-            let answer = run.answer.as_ref().expect("answered");
-            assert_eq!(answer.response()["reported"], status);
-        }
-        Told::InvocationError { calls_at_least } => {
-            assert!(
-                run.calls.len() >= calls_at_least,
-                "status calls: {:?}\n{}",
-                run.calls,
-                run.log_text()
-            );
-            assert!(
-                run.accepted_statuses().is_empty(),
-                "nothing may be accepted: {:?}",
-                run.calls
-            );
-            assert!(
-                matches!(run.answer, Some(Answer::Error(_))),
-                "expected an invocation error, got {:?}\n{}",
-                run.answer,
-                run.log_text()
-            );
-        }
-    }
-    assert!(
-        run.logs.iter().any(|line| line.contains(operator_sees)),
-        "no log line contains {operator_sees:?}:\n{}",
-        run.log_text()
-    );
-}
-
-/// A spec with one check on `url` + `path`, these assertions and retry.
-fn spec_for(url: &str, path: &str, asserts: Value, retry: Value) -> String {
-    check_spec(
-        url,
-        json!({"path": path, "assert": asserts, "retry": retry}),
-    )
-}
-
-/// A spec with one check named `health` on `url`, built from `check`.
-fn check_spec(url: &str, check: Value) -> String {
-    let mut full = json!({"name": "health", "timeout_ms": 2000});
-    if let (Some(full), Value::Object(check)) = (full.as_object_mut(), check) {
-        full.extend(check);
-    }
-    json!({
-        "target": {"url": url},
-        "readiness": {"enabled": false},
-        "alarms": {"deployment_group": false},
-        "checks": [full]
-    })
-    .to_string()
-}
-
-fn ok_asserts() -> Value {
-    json!([{"status": 200}, {"json": {"path": "$.status", "equals": "ok"}}])
-}
-
-fn once() -> Value {
-    json!({"attempts": 1})
-}
 
 // --- green ------------------------------------------------------------------
 
@@ -189,10 +100,96 @@ async fn invalid_json_fails_the_json_assertion() {
 }
 
 #[tokio::test]
-async fn secrets_echoed_in_a_body_that_is_not_json_stay_redacted_across_the_cut() {
+async fn a_descendant_json_path_on_a_large_nested_body_stays_within_memory_and_time() {
+    // GIVEN green answering 1,000,201 bytes: `{"error": …}` nested 20 deep
+    // around an array of zeros, so that `$..error` finds 20 nodes, each
+    // holding nearly all of the document
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec_for(
+        &green.url(),
+        "/nested/20/1000201",
+        json!([{"status": 200}, {"json": {"path": "$..error", "exists": false}}]),
+        once(),
+    );
+    // WHEN the hook judges it
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    // THEN it reports Failed in time (Invocation::run asserts the deadline),
+    // showing the nodes found cut short, and its memory stays bounded
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "expected json $..error does not exist, got [{",
+    );
+    let rss_kib = run.peak_rss_kib.expect("peak RSS from /proc");
+    eprintln!("$..error on a 1 MB body nested 20 deep: peak RSS {rss_kib} KiB");
+    assert!(
+        rss_kib < 62_500,
+        "peak RSS {rss_kib} KiB (64 MB = 62500 KiB)"
+    );
+    assert!(run.reasons().contains("… (cut)"), "{}", run.reasons());
+}
+
+#[tokio::test]
+async fn integers_beyond_two_to_the_53_compare_exactly() {
+    // GIVEN green answering {"id": 9007199254740993} and a check that wants
+    // 9007199254740992 (the same double, another integer)
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec_for(
+        &green.url(),
+        "/big-number",
+        json!([{"json": {"path": "$.id", "equals": 9_007_199_254_740_992_u64}}]),
+        once(),
+    );
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    // THEN the check fails, naming both numbers
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "expected json $.id == 9007199254740992, got 9007199254740993",
+    );
+}
+
+#[tokio::test]
+async fn positional_arrays_where_objects_belong_are_refused() {
+    // GIVEN specs that give readiness and a retry policy as arrays (serde
+    // would fill a struct's fields from them in order)
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let mut readiness: Value =
+        serde_json::from_str(&spec_for(&green.url(), "/health", ok_asserts(), once()))
+            .expect("JSON");
+    readiness["readiness"] = json!([false, null, null]);
+    let retry = spec_for(
+        &green.url(),
+        "/health",
+        ok_asserts(),
+        json!([1, null, null, null]),
+    );
+    for (spec, sees) in [
+        (
+            readiness.to_string(),
+            "readiness: invalid type: sequence, expected an object",
+        ),
+        (
+            retry,
+            "checks[0].retry: invalid type: sequence, expected an object",
+        ),
+    ] {
+        let run = Invocation::new("after-allow-test-traffic", &spec)
+            .run()
+            .await;
+        // THEN each is refused naming the field, and green is never asked
+        assert_row(&run, Told::Status("Failed", 1), sees);
+    }
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn secrets_echoed_in_a_body_that_is_not_json_are_not_shown() {
     // GIVEN green echoing the request headers (a text body, not JSON), and a
     // padding header placing the bearer token across the 300th character of
-    // the message an operator sees
+    // the message an operator would see
     let green = GreenService::start(Behaviour::Healthy).await;
     let spec = check_spec(
         &green.url(),
@@ -204,16 +201,17 @@ async fn secrets_echoed_in_a_body_that_is_not_json_stay_redacted_across_the_cut(
         }),
     );
     let run = Invocation::new("before-allow-traffic", &spec).run().await;
-    // THEN the check fails on the body, and (Invocation::run asserts it) no
-    // part of either secret is in any output
+    // THEN the check fails on the body, which a check sending secrets never
+    // shows: only its size (and Invocation::run asserts that no part of
+    // either secret is in any output)
     assert_row(&run, Told::Status("Failed", 1), "body is not JSON");
     let shown = run.log_fields("check failed")[0]["actual"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     assert!(
-        shown.contains("authorization: <redacted>\nx-cana"),
-        "the token was where the cut falls: {shown}"
+        shown.ends_with("bytes; not shown: the check sends secret headers]"),
+        "{shown}"
     );
 }
 
