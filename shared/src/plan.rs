@@ -412,6 +412,7 @@ impl Plan {
                 .map(|(name, ip)| (name.clone(), vec![std::net::SocketAddr::new(*ip, 0)]))
                 .collect(),
             ca_pem: self.target.ca_pem.clone(),
+            max_body: Connection::body_limit(self.concurrency),
         }
     }
 

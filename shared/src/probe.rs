@@ -12,6 +12,11 @@ use reqwest::{Method, Url};
 /// Bodies are read up to this size; the rest is dropped (and said so), so a
 /// runaway response cannot exhaust a 128 MB Lambda.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The most body bytes all the checks that run at once may hold: each body's
+/// limit is this shared among `concurrency` checks, at most
+/// [`MAX_BODY_BYTES`] (so up to 32 checks at once read 1 MiB each, 128 read
+/// 256 KiB each).
+pub const BODIES_IN_MEMORY: usize = 32 * 1024 * 1024;
 
 /// A request to the green task set.
 #[derive(Clone)]
@@ -60,9 +65,9 @@ pub struct ProbeResponse {
     pub status: u16,
     /// Response headers.
     pub headers: HeaderMap,
-    /// Body as text (lossy UTF-8), at most [`MAX_BODY_BYTES`].
+    /// Body as text (lossy UTF-8), at most [`Connection::max_body`] bytes.
     pub body: String,
-    /// Whether the body was cut at [`MAX_BODY_BYTES`].
+    /// Whether the body was cut at [`Connection::max_body`].
     pub truncated: bool,
     /// From sending the request to the last body byte.
     pub duration: Duration,
@@ -100,12 +105,32 @@ pub trait HttpProbe: Send + Sync + Sized {
 }
 
 /// How the HTTP client connects, beyond the defaults.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Connection {
     /// Names pinned to addresses (the port comes from the URL).
     pub resolve: Vec<(String, Vec<SocketAddr>)>,
     /// Extra trust anchors, PEM, added to the system roots.
     pub ca_pem: Option<String>,
+    /// Bytes of a body read at most; the rest is dropped.
+    pub max_body: usize,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection {
+            resolve: Vec::new(),
+            ca_pem: None,
+            max_body: MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl Connection {
+    /// The body limit when `concurrency` checks run at once: their bodies
+    /// together stay within [`BODIES_IN_MEMORY`].
+    pub fn body_limit(concurrency: usize) -> usize {
+        (BODIES_IN_MEMORY / concurrency.max(1)).min(MAX_BODY_BYTES)
+    }
 }
 
 /// The production HTTP client: reqwest on rustls, built once per cold start
@@ -168,6 +193,7 @@ impl HttpProbe for ReqwestProbe {
             .as_ref()
             .map_err(|error| ProbeError::Other(error.clone()))?;
         let started = Instant::now();
+        let max_body = self.connection.max_body;
         let exchange = async {
             let mut hop = Hop {
                 method: request.method.clone(),
@@ -200,7 +226,7 @@ impl HttpProbe for ReqwestProbe {
             let mut bytes: Vec<u8> = Vec::new();
             let mut truncated = false;
             while let Some(chunk) = response.chunk().await.map_err(classify)? {
-                let room = MAX_BODY_BYTES - bytes.len();
+                let room = max_body.saturating_sub(bytes.len());
                 if chunk.len() > room {
                     bytes.extend_from_slice(&chunk[..room]);
                     truncated = true;
@@ -417,6 +443,15 @@ pub fn header_name(name: &str) -> Result<HeaderName, reqwest::header::InvalidHea
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_share_a_budget_among_the_checks_that_run_at_once() {
+        assert_eq!(Connection::body_limit(1), MAX_BODY_BYTES);
+        assert_eq!(Connection::body_limit(32), MAX_BODY_BYTES);
+        assert_eq!(Connection::body_limit(64), 512 * 1024);
+        assert_eq!(Connection::body_limit(128), 256 * 1024);
+        assert_eq!(Connection::default().max_body, MAX_BODY_BYTES);
+    }
 
     fn request(url: &str, hosts: &[&str]) -> ProbeRequest {
         let mut headers = HeaderMap::new();
