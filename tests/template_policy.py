@@ -3,8 +3,9 @@ the AWS actions the code calls (plus writing their own logs), use `*` only
 where an action takes no resource, scope the CodeDeploy actions to the
 deployment groups given as a parameter, let the spec reads reach only the
 spec's own SSM parameter or S3 object (and only when it is set), attach no
-managed policy but the VPC one under its condition, and every GREENLIGHT_*
-variable the code reads is
+managed policy but the VPC one under its condition, decide the asynchronous
+retries (at most one, no event older than CodeDeploy's hour), and every
+GREENLIGHT_* variable the code reads is
 set or documented in the template. Run by `make lint`; exits 1 with one line
 per problem.
 
@@ -172,6 +173,14 @@ def check(template, name="template.yaml", raw=""):
     # AWS_LAMBDA_LOG_LEVEL, which Lambda sets from the logging configuration.
     if logging.get("LogFormat") != "JSON" or "ApplicationLogLevel" not in logging:
         problems.append(f"{name}: Globals.Function.LoggingConfig must set LogFormat JSON and ApplicationLogLevel")
+    # Asynchronous invocations (CodeDeploy's): a retry re-runs the checks and
+    # the bake, so the retries are decided, not Lambda's default of 2, and no
+    # event outlives the hour CodeDeploy waits for a status.
+    invoke = function.get("EventInvokeConfig", {})
+    if invoke.get("MaximumRetryAttempts") not in (0, 1):
+        problems.append(f"{name}: Globals.Function.EventInvokeConfig.MaximumRetryAttempts must be 0 or 1")
+    if not 60 <= int(invoke.get("MaximumEventAgeInSeconds", 21600)) <= 3600:
+        problems.append(f"{name}: Globals.Function.EventInvokeConfig.MaximumEventAgeInSeconds must be at most 3600")
     for var in sorted(read):
         if var not in variables and not (var in UNSET_OK and var in text):
             problems.append(f"{var} is read by the code but neither set nor documented in {name}")
@@ -223,11 +232,14 @@ def widened(template):
             for entry in document["Statement"]
         ]
 
+    def default_retries(t):
+        del t["Globals"]["Function"]["EventInvokeConfig"]
+
     def undocumented_variable(t):
         del t["Globals"]["Function"]["Environment"]["Variables"]["GREENLIGHT_SPEC_PARAMETER"]
 
     for change in (star_resource, extra_action, wildcard_action, report_anywhere, admin,
-                   logs_anywhere, any_object, object_always, undocumented_variable):
+                   logs_anywhere, any_object, object_always, default_retries, undocumented_variable):
         copied = copy.deepcopy(template)
         change(copied)
         yield change.__name__, copied
