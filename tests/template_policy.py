@@ -1,8 +1,11 @@
 """Checks template.yaml against the code: the hooks' IAM policies grant exactly
 the AWS actions the code calls (plus writing their own logs), use `*` only
 where an action takes no resource, scope the CodeDeploy actions to the
-deployment groups given as a parameter, attach no managed policy but the VPC
-one under its condition, and every GREENLIGHT_* variable the code reads is
+deployment groups given as a parameter, let the spec reads reach only the
+spec's own SSM parameter or S3 object (and only when it is set), attach no
+managed policy but the VPC one under its condition, decide the asynchronous
+retries (at most one, no event older than CodeDeploy's hour), and every
+GREENLIGHT_* variable the code reads is
 set or documented in the template. Run by `make lint`; exits 1 with one line
 per problem.
 
@@ -18,7 +21,7 @@ import cfnlint.decode
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The adapters are where AWS is called; each names its IAM action.
 ADAPTERS = [ROOT / "shared/src/cloud/sdk.rs", ROOT / "shared/src/report.rs", ROOT / "shared/src/report/sdk.rs"]
-ACTION = re.compile(r'"((?:codedeploy|ecs|elasticloadbalancing|cloudwatch|ssm):[A-Za-z]+)"')
+ACTION = re.compile(r'"((?:codedeploy|ecs|elasticloadbalancing|cloudwatch|ssm|s3):[A-Za-z]+)"')
 # Actions that accept no resource-level permission: "*" is the only choice.
 NO_RESOURCE = {
     "codedeploy:ListDeploymentTargets",
@@ -34,6 +37,12 @@ NO_RESOURCE = {
 PLATFORM = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # Managed policies allowed, and the condition each must sit under.
 MANAGED = {"AWSLambdaVPCAccessExecutionRole": "HasVpc"}
+# The spec's sources: each read action, the parameter that names its one
+# resource, and the condition (that parameter is set) it must sit under.
+SPEC_READS = {
+    "ssm:GetParameter": ("SpecParameterName", "HasSpecParameter"),
+    "s3:GetObject": ("SpecS3Uri", "HasSpecObject"),
+}
 # Variables the code reads that the template need not set.
 UNSET_OK = {"GREENLIGHT_SPEC_FILE"}
 
@@ -74,6 +83,12 @@ def mentions(value, name):
     if isinstance(value, dict):
         if value.get("Ref") == name:
             return True
+        if "Fn::Sub" in value:
+            sub = value["Fn::Sub"]
+            text, variables = (sub, {}) if isinstance(sub, str) else (sub[0], sub[1] if len(sub) > 1 else {})
+            if f"${{{name}}}" in text or f"${{{name}." in text:
+                return True
+            return mentions(variables, name)
         if "Fn::GetAtt" in value:
             target = value["Fn::GetAtt"]
             target = target[0] if isinstance(target, list) else target.split(".")[0]
@@ -101,7 +116,7 @@ def check(template, name="template.yaml", raw=""):
     log_groups = {n for n, r in resources.items() if r.get("Type") == "AWS::Logs::LogGroup"}
     granted = set()
     for rname, resource in resources.items():
-        for statement, _conditions in statements(resource):
+        for statement, conditions in statements(resource):
             if statement.get("Effect") != "Allow":
                 continue
             actions = as_list(statement["Action"])
@@ -120,6 +135,12 @@ def check(template, name="template.yaml", raw=""):
                     mentions(t, "EcsServiceArns") for t in targets
                 ):
                     problems.append(f"{rname}: {action} must be scoped to the task sets of EcsServiceArns")
+                if action in SPEC_READS:
+                    parameter, condition = SPEC_READS[action]
+                    if not targets or not all(mentions(t, parameter) for t in targets):
+                        problems.append(f"{rname}: {action} must be scoped to the {parameter} parameter")
+                    if condition not in conditions:
+                        problems.append(f"{rname}: {action} must sit under condition {condition}")
                 if action in PLATFORM and not all(
                     any(mentions(t, group) for group in log_groups) for t in targets
                 ):
@@ -152,6 +173,14 @@ def check(template, name="template.yaml", raw=""):
     # AWS_LAMBDA_LOG_LEVEL, which Lambda sets from the logging configuration.
     if logging.get("LogFormat") != "JSON" or "ApplicationLogLevel" not in logging:
         problems.append(f"{name}: Globals.Function.LoggingConfig must set LogFormat JSON and ApplicationLogLevel")
+    # Asynchronous invocations (CodeDeploy's): a retry re-runs the checks and
+    # the bake, so the retries are decided, not Lambda's default of 2, and no
+    # event outlives the hour CodeDeploy waits for a status.
+    invoke = function.get("EventInvokeConfig", {})
+    if invoke.get("MaximumRetryAttempts") not in (0, 1):
+        problems.append(f"{name}: Globals.Function.EventInvokeConfig.MaximumRetryAttempts must be 0 or 1")
+    if not 60 <= int(invoke.get("MaximumEventAgeInSeconds", 21600)) <= 3600:
+        problems.append(f"{name}: Globals.Function.EventInvokeConfig.MaximumEventAgeInSeconds must be at most 3600")
     for var in sorted(read):
         if var not in variables and not (var in UNSET_OK and var in text):
             problems.append(f"{var} is read by the code but neither set nor documented in {name}")
@@ -189,11 +218,28 @@ def widened(template):
     def logs_anywhere(t):
         t["Resources"]["HookLogs"]["Properties"]["PolicyDocument"]["Statement"][0]["Resource"] = "*"
 
+    def any_object(t):
+        document = t["Resources"]["HookRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        for entry in document["Statement"]:
+            if isinstance(entry, dict) and "Fn::If" in entry and entry["Fn::If"][1].get("Sid") == "SpecObject":
+                entry["Fn::If"][1]["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}
+
+    def object_always(t):
+        document = t["Resources"]["HookRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        document["Statement"] = [
+            entry["Fn::If"][1] if isinstance(entry, dict) and "Fn::If" in entry
+            and entry["Fn::If"][1].get("Sid") == "SpecObject" else entry
+            for entry in document["Statement"]
+        ]
+
+    def default_retries(t):
+        del t["Globals"]["Function"]["EventInvokeConfig"]
+
     def undocumented_variable(t):
         del t["Globals"]["Function"]["Environment"]["Variables"]["GREENLIGHT_SPEC_PARAMETER"]
 
     for change in (star_resource, extra_action, wildcard_action, report_anywhere, admin,
-                   logs_anywhere, undocumented_variable):
+                   logs_anywhere, any_object, object_always, default_retries, undocumented_variable):
         copied = copy.deepcopy(template)
         change(copied)
         yield change.__name__, copied

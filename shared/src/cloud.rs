@@ -235,7 +235,6 @@ pub trait MetricReads: Send + Sync {
     ) -> impl Future<Output = Result<Option<f64>, AwsError>> + Send;
 }
 
-/// All the AWS reads, as one bound.
 /// Where a spec kept in SSM Parameter Store comes from (read once, at cold
 /// start, so that the spec can change without redeploying the functions).
 pub trait ParameterReads: Send + Sync {
@@ -243,6 +242,21 @@ pub trait ParameterReads: Send + Sync {
     fn parameter(&self, name: &str) -> impl Future<Output = Result<String, AwsError>> + Send;
 }
 
+/// Where a spec kept in S3 comes from (read once, at cold start), for a spec
+/// larger than an SSM parameter of the standard tier holds.
+pub trait ObjectReads: Send + Sync {
+    /// The bytes of object `key` in `bucket` (`GetObject`), read no further
+    /// than `limit` + 1 bytes: a longer answer shows the object is too large,
+    /// and the rest of it is never read.
+    fn object(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<u8>, AwsError>> + Send;
+}
+
+/// All the AWS reads, as one bound.
 pub trait Cloud: DeploymentReads + BalancerReads + TaskSetReads + MetricReads {}
 
 impl<T: DeploymentReads + BalancerReads + TaskSetReads + MetricReads> Cloud for T {}

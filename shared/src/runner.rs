@@ -18,7 +18,7 @@ use reqwest::Url;
 
 use crate::check::{CheckResult, millis};
 #[cfg(feature = "aws")]
-use crate::cloud::sdk::{SdkCloud, SsmParameters};
+use crate::cloud::sdk::{S3Objects, SdkCloud, SsmParameters};
 use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
@@ -76,7 +76,8 @@ impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
             .load()
             .await;
         let parameters = SsmParameters::new(&reads);
-        let mut settings = AssertUnwindSafe(Settings::from_env(&parameters))
+        let objects = S3Objects::new(&reads);
+        let mut settings = AssertUnwindSafe(Settings::from_env(&parameters, &objects))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| Settings {

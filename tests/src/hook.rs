@@ -107,7 +107,14 @@ fn under_test_harness() -> bool {
 fn build_hooks_as_tests_do() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)
-        .args(["build", "--quiet", "--workspace", "--bins", "--tests"])
+        .args([
+            "build",
+            "--locked",
+            "--quiet",
+            "--workspace",
+            "--bins",
+            "--tests",
+        ])
         .current_dir(workspace_root())
         .status()
         .expect("run cargo build for the hook binaries");
@@ -118,7 +125,7 @@ fn build_hooks(profile: &str, extra: &[&str]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = std::process::Command::new(cargo);
     build
-        .args(["build", "--quiet", "--profile", profile])
+        .args(["build", "--locked", "--quiet", "--profile", profile])
         .args(extra)
         .current_dir(workspace_root());
     for hook in HOOKS {

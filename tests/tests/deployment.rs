@@ -449,6 +449,107 @@ async fn a_missing_ssm_parameter_fails_naming_it() {
     assert_eq!(world.test_green.requests(), 0);
 }
 
+/// An S3 bucket in moto, for a spec kept in S3.
+async fn spec_bucket(world: &World) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::Client::new(&sdk_config(&world._moto.url()));
+    s3.create_bucket()
+        .bucket("greenlight-specs")
+        .send()
+        .await
+        .expect("create the spec bucket");
+    s3
+}
+
+#[tokio::test]
+async fn the_spec_can_live_in_an_s3_object_read_at_cold_start() {
+    // GIVEN a spec larger than an SSM parameter of the standard tier holds
+    // (4096 characters): the check of this hook, and forty for another hook
+    let world = World::new(|s| s).await;
+    let later: Vec<Value> = (0..40)
+        .map(|i| {
+            json!({
+                "name": format!("after-production-moved-{i}"),
+                "hooks": ["AfterAllowTraffic"],
+                "path": format!("/api/items/{i}"),
+                "assert": [{"status": 200}, {"json": {"path": "$.status", "equals": "ok"}}]
+            })
+        })
+        .collect();
+    let mut spec = world.spec(json!({}));
+    spec["checks"].as_array_mut().expect("checks").extend(later);
+    // stored as an S3 object (moto), with the canary secret in the headers
+    // of every check: read from S3, it must stay out of every output
+    let text = with_canary(&spec.to_string());
+    assert!(text.len() > 4096, "{} bytes", text.len());
+    spec_bucket(&world)
+        .await
+        .put_object()
+        .bucket("greenlight-specs")
+        .key("web/spec.json")
+        .body(text.into_bytes().into())
+        .send()
+        .await
+        .expect("put the spec object");
+    // WHEN the hook runs with only the object's location
+    let run = world
+        .run_with("after-allow-test-traffic", |invocation| {
+            invocation
+                .without_env("GREENLIGHT_SPEC")
+                .env("GREENLIGHT_SPEC_S3", "s3://greenlight-specs/web/spec.json")
+        })
+        .await;
+    // THEN it read the object once (GetObject, path-style on this endpoint),
+    // checked green with it (secret headers included) and reported
+    // Succeeded; no output holds the secrets (Invocation::run)
+    run.assert_reported_once("Succeeded");
+    let reads: Vec<&str> = run
+        .api_calls
+        .iter()
+        .map(|call| call.request.lines().next().unwrap_or_default())
+        .filter(|line| line.contains("/greenlight-specs/"))
+        .collect();
+    assert_eq!(
+        reads,
+        ["GET /greenlight-specs/web/spec.json?x-id=GetObject"],
+        "{}",
+        run.log_text()
+    );
+    assert_eq!(world.test_green.requests(), 1, "{}", run.log_text());
+    assert_eq!(world.test_green.requests_with_header("x-canary-token"), 1);
+    assert!(
+        run.log_text().contains("check passed"),
+        "{}",
+        run.log_text()
+    );
+}
+
+#[tokio::test]
+async fn a_missing_s3_object_fails_naming_it() {
+    // GIVEN a bucket without the object named
+    let world = World::new(|s| s).await;
+    spec_bucket(&world).await;
+    // WHEN the hook runs with it
+    let run = world
+        .run_with("before-allow-traffic", |invocation| {
+            invocation.without_env("GREENLIGHT_SPEC").env(
+                "GREENLIGHT_SPEC_S3",
+                "s3://greenlight-specs/nothing-here.json",
+            )
+        })
+        .await;
+    // THEN it reports Failed once, naming the variable, the object and S3's
+    // error, and never probes green with no spec
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.starts_with(
+            "configuration: GREENLIGHT_SPEC_S3: cannot read S3 object \"s3://greenlight-specs/nothing-here.json\" at cold start: s3:GetObject failed: NoSuchKey"
+        ),
+        "{why}"
+    );
+    assert_eq!(world.test_green.requests(), 0);
+}
+
 // --- AWS faults during discovery and the gates (rows of docs/fault-matrix.md)
 
 #[tokio::test]
