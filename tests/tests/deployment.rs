@@ -6,13 +6,14 @@
 //! of status calls and the status CodeDeploy took.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use greenlight_e2e::aws_front::{
     AlarmConfiguration, AlarmState, AwsFront, MetricKey, Script, TargetHealth, TaskSetState,
 };
 use greenlight_e2e::codedeploy::Fault;
-use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup};
+use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup, lifecycle_event_of};
 use greenlight_e2e::green::{Behaviour, GreenService};
 use greenlight_e2e::hook::{Invocation, Run, with_canary};
 use greenlight_e2e::moto::{MotoServer, sdk_config};
@@ -27,6 +28,9 @@ struct World {
     fixture: EcsBlueGreen,
     test_green: GreenService,
     prod_green: GreenService,
+    /// Whether the test staged the deployment's lifecycle events itself;
+    /// otherwise each run stages its hook's own event in progress.
+    lifecycle_staged: AtomicBool,
 }
 
 impl World {
@@ -44,6 +48,7 @@ impl World {
             fixture,
             test_green,
             prod_green,
+            lifecycle_staged: AtomicBool::new(false),
         }
     }
 
@@ -73,11 +78,19 @@ impl World {
         .await
     }
 
-    /// Runs `hook` on the staged deployment, its invocation changed by `change`.
+    /// Runs `hook` on the staged deployment, its invocation (20 s timeout)
+    /// changed by `change`. Unless the test staged the lifecycle events, the
+    /// deployment is in the hook's own lifecycle event, as when CodeDeploy
+    /// invokes it.
     async fn run_with(&self, hook: &str, change: impl FnOnce(Invocation) -> Invocation) -> Run {
-        let mut invocation = change(Invocation::new(hook, "").with_front(self.front.clone()));
-        invocation.event["DeploymentId"] = Value::String(self.fixture.deployment_id.clone());
+        if !self.lifecycle_staged.load(Ordering::SeqCst) {
+            self.fixture
+                .stage_lifecycle_event(&self.front, lifecycle_event_of(hook));
+        }
+        let mut invocation = Invocation::new(hook, "").with_front(self.front.clone());
         invocation.timeout = Duration::from_secs(20);
+        let mut invocation = change(invocation);
+        invocation.event["DeploymentId"] = Value::String(self.fixture.deployment_id.clone());
         invocation.run().await
     }
 }
