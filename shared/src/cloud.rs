@@ -96,6 +96,25 @@ pub struct DeploymentTaskSet {
     pub traffic_weight: f64,
 }
 
+/// One lifecycle event of the deployment's target, e.g. `AfterAllowTraffic`
+/// `InProgress`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifecycleEvent {
+    /// `lifecycleEventName`.
+    pub name: String,
+    /// `Pending`, `InProgress`, `Succeeded`, `Failed`, `Skipped` or `Unknown`.
+    pub status: String,
+}
+
+/// The deployment's ECS target, as `BatchGetDeploymentTargets` describes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploymentTarget {
+    /// Blue and green.
+    pub task_sets: Vec<DeploymentTaskSet>,
+    /// The target's lifecycle events, in order.
+    pub lifecycle_events: Vec<LifecycleEvent>,
+}
+
 /// An ELBv2 listener.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listener {
@@ -183,11 +202,12 @@ pub trait DeploymentReads: Send + Sync {
         application: &str,
         group: &str,
     ) -> impl Future<Output = Result<DeploymentGroupInfo, AwsError>> + Send;
-    /// `ListDeploymentTargets` + `BatchGetDeploymentTargets`: the ECS task sets.
-    fn task_sets(
+    /// `ListDeploymentTargets` + `BatchGetDeploymentTargets`: the ECS
+    /// target's task sets and lifecycle events.
+    fn deployment_target(
         &self,
         deployment_id: &str,
-    ) -> impl Future<Output = Result<Vec<DeploymentTaskSet>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<DeploymentTarget, AwsError>> + Send;
 }
 
 /// ELBv2 reads.

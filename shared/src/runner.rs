@@ -28,6 +28,7 @@ use crate::guard::Pending;
 #[cfg(feature = "aws")]
 use crate::guard::install_abort_hook;
 use crate::hook::Hook;
+use crate::lifecycle;
 use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::HttpProbe;
 #[cfg(feature = "aws")]
@@ -38,6 +39,7 @@ use crate::report::CodeDeployReporter;
 use crate::report::{StatusReporter, deliver};
 use crate::settings::{REPORT_MARGIN_VAR, Settings};
 use crate::spec::ListenerChoice;
+use crate::stage::Stage;
 use crate::verdict::{Status, Verdict};
 
 /// Kept back from the deadline even for the report itself: the runtime still
@@ -276,6 +278,14 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             {
                 Ok(Ok(found)) => {
                     log_deployment(&found);
+                    // The event does not say which lifecycle event it is for:
+                    // a hook wired to the wrong one would gate the wrong moment.
+                    if let Err(wrong) = lifecycle::verify(hook, &found.lifecycle_events) {
+                        return Verdict::failed(
+                            hook,
+                            format!("{}: {wrong}", Stage::Lifecycle.name()),
+                        );
+                    }
                     Some(found)
                 }
                 Ok(Err(problem)) => return Verdict::failed(hook, format!("discovery: {problem}")),
@@ -457,6 +467,11 @@ fn log_deployment(found: &Deployment) {
         service = %found.service,
         green_task_set = %found.green_task_set,
         green_target_group = %found.green_target_group,
+        lifecycle_event = %found
+            .lifecycle_events
+            .iter()
+            .find(|e| e.status == lifecycle::IN_PROGRESS)
+            .map_or("(none in progress)", |e| e.name.as_str()),
         listener = %listener,
         url = %url,
         group_alarms = %if found.alarms.enabled { found.alarms.names.join(", ") } else { "(alarm configuration disabled)".to_owned() },
@@ -709,6 +724,65 @@ mod tests {
             *reporter.statuses.lock().expect("lock"),
             vec![Status::Failed]
         );
+    }
+
+    /// A runner for `hook` on `cloud`, with a spec that discovers its
+    /// listener.
+    fn discovering(hook: Hook, cloud: FakeCloud) -> HookRunner<Green, Recorder, FakeCloud> {
+        const DISCOVERS: &str = r#"{"readiness":{"enabled":false},"alarms":{"deployment_group":false},"target":{"resolve":{"alb-123.us-east-1.elb.amazonaws.com":"127.0.0.1"}},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200}]}]}"#;
+        let settings = Settings::load(
+            |name| (name == "GREENLIGHT_SPEC").then(|| DISCOVERS.to_owned()),
+            None,
+        );
+        HookRunner::new(hook, settings, Green(200), Recorder::default(), cloud)
+    }
+
+    #[tokio::test]
+    async fn a_hook_whose_lifecycle_event_is_not_in_progress_fails_naming_both() {
+        // GIVEN a deployment in AfterAllowTestTraffic
+        let cloud = FakeCloud::ready();
+        cloud.set_lifecycle_event("AfterAllowTestTraffic");
+        // WHEN the AfterAllowTraffic hook judges it
+        let runner = discovering(Hook::AfterAllowTraffic, cloud);
+        let verdict = runner
+            .judge(&HookEvent::parse(&sample()).expect("event"), far())
+            .await;
+        // THEN it fails before any check, naming both events
+        assert_eq!(verdict.status, Status::Failed);
+        assert!(verdict.checks.is_empty());
+        assert_eq!(
+            verdict.reasons,
+            vec![
+                "lifecycle: this is the AfterAllowTraffic hook, but the deployment is in AfterAllowTestTraffic (AfterAllowTraffic is Pending): check the AppSpec's Hooks section"
+            ]
+        );
+        // AND in its own event it runs its checks
+        let cloud = FakeCloud::ready();
+        cloud.set_lifecycle_event("AfterAllowTraffic");
+        let runner = discovering(Hook::AfterAllowTraffic, cloud);
+        let verdict = runner
+            .judge(&HookEvent::parse(&sample()).expect("event"), far())
+            .await;
+        assert_eq!(verdict.status, Status::Succeeded, "{verdict:?}");
+    }
+
+    #[tokio::test]
+    async fn a_target_without_lifecycle_events_fails_closed() {
+        let cloud = FakeCloud::ready();
+        cloud.clear_lifecycle_events();
+        let runner = discovering(Hook::AfterAllowTestTraffic, cloud);
+        let verdict = runner
+            .judge(&HookEvent::parse(&sample()).expect("event"), far())
+            .await;
+        assert_eq!(verdict.status, Status::Failed);
+        assert!(
+            verdict.reasons[0].contains("lists no lifecycle events"),
+            "{verdict:?}"
+        );
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(60)
     }
 
     #[test]

@@ -52,6 +52,13 @@ impl World {
         }
     }
 
+    /// Puts the deployment in lifecycle event `event` for every later run,
+    /// whichever hook runs.
+    fn stage_lifecycle_event(&self, event: &str) {
+        self.fixture.stage_lifecycle_event(&self.front, event);
+        self.lifecycle_staged.store(true, Ordering::SeqCst);
+    }
+
     /// A spec with no URL: the listener comes from the deployment, and its
     /// load balancer's name (which does not resolve) is pinned to 127.0.0.1.
     fn spec(&self, extra: Value) -> Value {
@@ -534,4 +541,30 @@ async fn cloudwatch_throttling_during_the_bake_fails_closed() {
     assert_eq!(verdict["failing_checks"], "bake");
     let why = run.reasons();
     assert!(why.contains("cloudwatch:GetMetricData"), "{why}");
+}
+
+// --- Holes an outside review found (issue 11), rows of docs/fault-matrix.md
+
+#[tokio::test]
+async fn a_hook_wired_to_the_wrong_lifecycle_event_fails_naming_both_events() {
+    // GIVEN a deployment in AfterAllowTestTraffic: green on the test listener
+    // answers 500, production still serves blue, which is healthy
+    let world = World::new(|s| s).await;
+    world.stage_lifecycle_event("AfterAllowTestTraffic");
+    world.test_green.set_behaviour(Behaviour::Error500);
+    // WHEN the AfterAllowTraffic hook receives the event (an AppSpec that
+    // names the wrong function for AfterAllowTestTraffic)
+    let run = world
+        .run("after-allow-traffic", &world.spec(json!({})))
+        .await;
+    // THEN it fails, naming its own event and the one in progress, and
+    // probes nothing: production's health is blue's
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("this is the AfterAllowTraffic hook, but the deployment is in AfterAllowTestTraffic (AfterAllowTraffic is Pending)"),
+        "{why}"
+    );
+    assert_eq!(world.prod_green.requests(), 0);
+    assert_eq!(world.test_green.requests(), 0);
 }

@@ -10,8 +10,8 @@ use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkEr
 
 use super::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
-    DeploymentReads, DeploymentTaskSet, Listener, LoadBalancer, MetricQuery, MetricReads,
-    TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+    DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, LoadBalancer,
+    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
 };
 
 /// The SDK clients greenlight reads with.
@@ -178,7 +178,7 @@ impl DeploymentReads for SdkCloud {
         })
     }
 
-    async fn task_sets(&self, deployment_id: &str) -> Result<Vec<DeploymentTaskSet>, AwsError> {
+    async fn deployment_target(&self, deployment_id: &str) -> Result<DeploymentTarget, AwsError> {
         let listed = self
             .codedeploy
             .list_deployment_targets()
@@ -188,7 +188,7 @@ impl DeploymentReads for SdkCloud {
             .map_err(failed("codedeploy:ListDeploymentTargets"))?;
         let ids = listed.target_ids().to_vec();
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(DeploymentTarget::default());
         }
         let targets = self
             .codedeploy
@@ -198,21 +198,40 @@ impl DeploymentReads for SdkCloud {
             .send()
             .await
             .map_err(failed("codedeploy:BatchGetDeploymentTargets"))?;
-        Ok(targets
+        let ecs: Vec<_> = targets
             .deployment_targets()
             .iter()
             .filter_map(|target| target.ecs_target())
-            .flat_map(|ecs| ecs.task_sets_info())
-            .map(|set| DeploymentTaskSet {
-                identifier: set.identifer().unwrap_or_default().to_owned(),
-                label: set.task_set_label().map(|l| l.as_str().to_owned()),
-                target_group: set
-                    .target_group()
-                    .and_then(|tg| tg.name())
-                    .map(str::to_owned),
-                traffic_weight: set.traffic_weight(),
-            })
-            .collect())
+            .collect();
+        Ok(DeploymentTarget {
+            task_sets: ecs
+                .iter()
+                .flat_map(|ecs| ecs.task_sets_info())
+                .map(|set| DeploymentTaskSet {
+                    identifier: set.identifer().unwrap_or_default().to_owned(),
+                    label: set.task_set_label().map(|l| l.as_str().to_owned()),
+                    target_group: set
+                        .target_group()
+                        .and_then(|tg| tg.name())
+                        .map(str::to_owned),
+                    traffic_weight: set.traffic_weight(),
+                })
+                .collect(),
+            // An ECS deployment has one target: the service.
+            lifecycle_events: ecs
+                .first()
+                .map(|ecs| ecs.lifecycle_events())
+                .unwrap_or_default()
+                .iter()
+                .map(|event| LifecycleEvent {
+                    name: event.lifecycle_event_name().unwrap_or_default().to_owned(),
+                    status: event
+                        .status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        })
     }
 }
 
