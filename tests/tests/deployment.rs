@@ -568,3 +568,30 @@ async fn a_hook_wired_to_the_wrong_lifecycle_event_fails_naming_both_events() {
     assert_eq!(world.prod_green.requests(), 0);
     assert_eq!(world.test_green.requests(), 0);
 }
+
+#[tokio::test]
+async fn readiness_looks_once_more_at_its_timeout() {
+    // GIVEN green's task set stabilizing, steady after 3.8 s
+    let world = World::new(|s| s).await;
+    world.front.set_task_set(
+        &world.fixture.green.task_set_id,
+        Script::new(TaskSetState::stabilizing(0, 1, 1))
+            .then_after(Duration::from_millis(3800), TaskSetState::steady(1)),
+    );
+    // WHEN readiness waits up to 5 s, backing off up to 10 s between polls
+    let spec = world.spec(json!({"readiness": {"timeout_ms": 5000, "interval_ms": 10000}}));
+    let run = world.run("before-allow-traffic", &spec).await;
+    // THEN it looked once more at the 5 s limit, found green steady, and
+    // went on to the checks
+    run.assert_reported_once("Succeeded");
+    let readiness = run
+        .log_fields("check passed")
+        .into_iter()
+        .find(|l| l["check"] == "readiness")
+        .unwrap_or_else(|| panic!("no readiness pass:\n{}", run.log_text()));
+    assert!(
+        readiness["duration_ms"].as_u64().unwrap_or_default() >= 3800,
+        "{readiness}"
+    );
+    assert_eq!(world.test_green.requests(), 1);
+}
