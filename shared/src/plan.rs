@@ -46,6 +46,8 @@ pub const MAX_REDIRECTS: u32 = 10;
 pub const MAX_JSON_PATH_BYTES: usize = 1024;
 /// Deepest nesting of brackets and parentheses in a JSONPath.
 pub const MAX_JSON_PATH_NESTING: usize = 32;
+/// Most alarm names in `alarms.names` (read 100 a call, every look).
+pub const MAX_ALARM_NAMES: usize = 1000;
 
 /// serde's message with the string it quotes left out: `invalid type:
 /// string "Bearer …", expected a map` would put a token written in the wrong
@@ -581,10 +583,13 @@ impl Validator {
     }
 
     fn alarms(&mut self, spec: &AlarmsSpec) -> AlarmPolicy {
-        if spec.names.len() > 100 {
+        if spec.names.len() > MAX_ALARM_NAMES {
             self.problem(
                 "alarms.names",
-                format!("expected at most 100 alarm names, got {}", spec.names.len()),
+                format!(
+                    "expected at most {MAX_ALARM_NAMES} alarm names, got {}",
+                    spec.names.len()
+                ),
             );
         }
         for (i, name) in spec.names.iter().enumerate() {
@@ -2328,5 +2333,18 @@ mod tests {
                 "bake.metrics[0].dimensions: {load_balancer} needs the listener found from the deployment: leave target.url out, or give the dimensions explicitly"
             ]
         );
+    }
+
+    #[test]
+    fn alarm_names_are_bounded_naming_the_path() {
+        let mut spec = spec(vec![check("health")]);
+        let names: Vec<String> = (0..=MAX_ALARM_NAMES).map(|i| format!("a{i}")).collect();
+        spec["alarms"] = json!({"names": names});
+        assert_eq!(
+            problems(&spec),
+            vec!["alarms.names: expected at most 1000 alarm names, got 1001"]
+        );
+        spec["alarms"]["names"].as_array_mut().expect("names").pop();
+        assert!(Plan::from_json(&spec.to_string()).is_ok());
     }
 }

@@ -114,8 +114,9 @@ pub struct AlarmsSpec {
     /// (default true).
     #[serde(default = "yes")]
     pub deployment_group: bool,
-    /// More alarm names to watch.
+    /// More alarm names to watch (at most 1000).
     #[serde(default)]
+    #[schemars(length(max = 1000))]
     pub names: Vec<String>,
     /// Fail when an alarm's state cannot be read (missing alarm, API error).
     /// Default true: doubt means Failed.

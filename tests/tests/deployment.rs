@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use greenlight_e2e::aws_front::{
-    AlarmConfiguration, AlarmState, AwsFront, MetricKey, Script, TargetHealth, TaskSetState,
+    AlarmConfiguration, AlarmState, AwsFront, MetricKey, MetricStatus, Script, TargetHealth,
+    TaskSetState,
 };
 use greenlight_e2e::codedeploy::Fault;
 use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup, lifecycle_event_of};
@@ -594,4 +595,77 @@ async fn readiness_looks_once_more_at_its_timeout() {
         "{readiness}"
     );
     assert_eq!(world.test_green.requests(), 1);
+}
+
+/// A bake over `duration_ms` watching green's 5xx count (`greater_than` 5),
+/// with `extra` fields in the metric gate.
+fn bake_on_5xx(duration_ms: u64, extra: Value) -> Value {
+    let mut metric =
+        json!({"metric": "HTTPCode_Target_5XX_Count", "stat": "Sum", "greater_than": 5});
+    if let (Value::Object(metric), Value::Object(extra)) = (&mut metric, extra) {
+        metric.extend(extra);
+    }
+    json!({"duration_ms": duration_ms, "interval_ms": 500, "metrics": [metric]})
+}
+
+#[tokio::test]
+async fn a_metric_result_that_is_not_complete_fails_the_bake() {
+    // GIVEN CloudWatch answering GetMetricData for green's 5xx count with a
+    // result that is InternalError, without datapoints
+    let world = World::new(|s| s).await;
+    let key = MetricKey::named("HTTPCode_Target_5XX_Count");
+    world.front.set_metric(key.clone(), None);
+    world.front.set_metric_status(
+        key,
+        MetricStatus::new("InternalError", "InternalError", "Internal service error"),
+    );
+    // WHEN AfterAllowTraffic bakes on that metric
+    let spec = world.spec(json!({"bake": bake_on_5xx(2000, json!({}))}));
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the result is unreadable, not "no data": the bake fails, saying so
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("cloudwatch:GetMetricData failed: the result is InternalError, not Complete"),
+        "{why}"
+    );
+    assert!(why.contains("Internal service error"), "{why}");
+}
+
+#[tokio::test]
+async fn more_than_a_hundred_alarms_are_read_in_batches_and_pages() {
+    // GIVEN the group's two alarms and 100 more in the spec, the 102nd in
+    // ALARM (CloudWatch takes at most 100 names a call, and pages)
+    let world = World::new(|s| {
+        s.alarms(AlarmConfiguration::watching(&[
+            "green-5xx",
+            "green-latency",
+        ]))
+    })
+    .await;
+    let names: Vec<String> = (0..100).map(|i| format!("svc-alarm-{i:03}")).collect();
+    for name in &names {
+        world.front.set_alarm(name, AlarmState::Ok);
+    }
+    world.front.set_alarm("svc-alarm-099", AlarmState::Alarm);
+    // WHEN the hook's alarm gate reads them
+    let spec = world.spec(json!({"alarms": {"names": names}}));
+    let run = world.run("after-allow-test-traffic", &spec).await;
+    // THEN it fails, naming the alarm past the 100th
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("expected alarm svc-alarm-099 not in ALARM, got ALARM"),
+        "{why}"
+    );
+    assert!(!why.contains("svc-alarm-098 not in ALARM"), "{why}");
+    // AND no call asked for more than 100 names
+    assert!(
+        run.api_calls
+            .iter()
+            .filter(|c| c.operation == "DescribeAlarms")
+            .all(|c| c.answered == 200),
+        "{:?}",
+        run.api_calls
+    );
 }
