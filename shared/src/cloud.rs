@@ -28,13 +28,44 @@ impl AwsError {
             .any(|m| self.message.contains(m))
     }
 
-    /// An error for `api` with `message`.
+    /// An error for `api` with `message`, made one bounded line (see
+    /// [`one_line`]): an AWS message may be a proxy's HTML page.
     pub fn new(api: &'static str, message: impl Into<String>) -> Self {
         AwsError {
             api,
-            message: message.into(),
+            message: one_line(&message.into(), MAX_MESSAGE_CHARS),
         }
     }
+}
+
+/// Longest AWS error message kept, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `text` on one line of at most `max` characters (and `…` when cut):
+/// control characters and runs of whitespace become one space, so that an
+/// error body cannot break or flood a log line.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut line = String::with_capacity(text.len().min(max + 4));
+    let mut kept = 0;
+    let mut space = false;
+    for c in text.trim().chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = true;
+            continue;
+        }
+        if kept + usize::from(space) + 1 > max {
+            line.push('…');
+            return line;
+        }
+        if space {
+            line.push(' ');
+            kept += 1;
+            space = false;
+        }
+        line.push(c);
+        kept += 1;
+    }
+    line
 }
 
 /// What `GetDeployment` tells.
@@ -266,3 +297,31 @@ pub trait ParameterReads: Send + Sync {
 pub trait Cloud: DeploymentReads + BalancerReads + TaskSetReads + MetricReads {}
 
 impl<T: DeploymentReads + BalancerReads + TaskSetReads + MetricReads> Cloud for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_html_error_page_becomes_one_bounded_line() {
+        // GIVEN a proxy's error page, lines and all
+        let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\t<h1>502</h1>\u{7}\r\n</body>\r\n</html>\r\n";
+        // WHEN it becomes an AWS error's message
+        let error = AwsError::new("cloudwatch:GetMetricData", page);
+        // THEN it is one line, whitespace and control characters collapsed
+        assert_eq!(
+            error.message,
+            "<html> <head><title>502 Bad Gateway</title></head> <body> <h1>502</h1> </body> </html>"
+        );
+    }
+
+    #[test]
+    fn a_long_message_is_cut_with_a_mark() {
+        let long = "x".repeat(1000);
+        let error = AwsError::new("ecs:DescribeTaskSets", long);
+        assert_eq!(error.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(error.message.ends_with('…'));
+        assert_eq!(one_line("a  b", 3), "a b");
+        assert_eq!(one_line("a  bc", 3), "a b…");
+    }
+}

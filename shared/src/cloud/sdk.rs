@@ -7,12 +7,13 @@ use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::{
     AlarmType, Dimension, MessageData, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
 };
+use aws_sdk_codedeploy::config::http::HttpResponse;
 use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use super::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
     DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, LoadBalancer,
-    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState, one_line,
 };
 
 /// The SDK clients greenlight reads with.
@@ -70,27 +71,52 @@ impl super::ParameterReads for SsmParameters {
     }
 }
 
+/// Most characters of a raw error body kept in a message.
+const RAW_BODY_CHARS: usize = 200;
 /// CloudWatch takes at most this many `AlarmNames` per `DescribeAlarms`.
 const ALARM_NAMES_PER_CALL: usize = 100;
 /// More pages than names in a batch is a service that never stops paging.
 const MAX_ALARM_PAGES: usize = ALARM_NAMES_PER_CALL;
 
-/// An SDK error as the API's name, the error code and message.
-fn failed<E, R>(api: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsError
+/// An SDK error as the API's name and what went wrong, on one bounded line.
+fn failed<E>(api: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    move |error| {
-        let message = match error.as_service_error() {
-            Some(service) => format!(
-                "{}: {}",
-                service.code().unwrap_or("error"),
-                service.message().unwrap_or("(no message)")
-            ),
-            None => DisplayErrorContext(&error).to_string(),
-        };
-        AwsError::new(api, message)
+    move |error| AwsError::new(api, describe(&error))
+}
+
+/// The modelled error code and message when AWS sent them; otherwise the
+/// HTTP status and the start of the body (a proxy's HTML page, say), as one
+/// line; otherwise the error chain (no answer at all: timeout, connection).
+fn describe<E>(error: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let Some(service) = error.as_service_error()
+        && (service.code().is_some() || service.message().is_some())
+    {
+        return format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("(no message)")
+        );
+    }
+    match error.raw_response() {
+        Some(raw) => {
+            let body = String::from_utf8_lossy(raw.body().bytes().unwrap_or_default());
+            let body = one_line(&body, RAW_BODY_CHARS);
+            format!(
+                "HTTP {}: {}",
+                raw.status().as_u16(),
+                if body.is_empty() {
+                    "(empty body)"
+                } else {
+                    &body
+                }
+            )
+        }
+        None => DisplayErrorContext(error).to_string(),
     }
 }
 
