@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use greenlight_e2e::aws_front::{
-    AlarmConfiguration, AlarmState, AwsFront, MetricKey, MetricStatus, Script, TargetHealth,
-    TaskSetState,
+    AlarmConfiguration, AlarmState, AwsFront, MetricKey, MetricStatus, Script, Service,
+    TargetHealth, TaskSetState,
 };
 use greenlight_e2e::codedeploy::Fault;
 use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup, lifecycle_event_of};
@@ -667,5 +667,203 @@ async fn more_than_a_hundred_alarms_are_read_in_batches_and_pages() {
             .all(|c| c.answered == 200),
         "{:?}",
         run.api_calls
+    );
+}
+
+#[tokio::test]
+async fn a_bake_with_nothing_to_watch_is_refused() {
+    // GIVEN a bake with no metric, no alarm name and the group's alarms off
+    let world = World::new(|s| s).await;
+    let spec = world.spec(json!({
+        "alarms": {"deployment_group": false},
+        "bake": {"duration_ms": 2000}
+    }));
+    // WHEN AfterAllowTraffic runs
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the spec is refused, saying what to add
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("bake: nothing to watch: add bake.metrics or alarms.names"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_bake_on_a_group_whose_alarm_configuration_is_disabled_fails_saying_what_to_fix() {
+    // GIVEN a deployment group whose alarm configuration is disabled, and a
+    // bake with no metrics and no alarm names of its own
+    let world = World::new(|s| {
+        s.alarms(AlarmConfiguration {
+            enabled: false,
+            ignore_poll_alarm_failure: false,
+            alarms: vec!["green-5xx".to_owned()],
+        })
+    })
+    .await;
+    let spec = world.spec(json!({"bake": {"duration_ms": 2000}}));
+    // WHEN AfterAllowTraffic runs
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the bake fails at once: it would watch nothing
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("bake: nothing to watch: the alarm configuration of deployment group greenlight-dg is disabled"),
+        "{why}"
+    );
+    assert!(
+        why.contains("enable the group's alarm configuration, or add alarms.names or bake.metrics"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_metric_gate_that_saw_no_datapoint_is_named_in_the_verdict() {
+    // GIVEN a bake on a metric CloudWatch has no datapoint for (a typo)
+    let world = World::new(|s| s).await;
+    let spec = world.spec(json!({"bake": bake_on_5xx(2000, json!({"name": "green-5xx"}))}));
+    // WHEN AfterAllowTraffic bakes
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN a ceiling without data still passes, but the verdict line says
+    // that the gate saw nothing
+    run.assert_reported_once("Succeeded");
+    let warnings = run.verdict()["warnings"].to_string();
+    assert!(
+        warnings.contains("bake: metric green-5xx saw no datapoint in"),
+        "{}",
+        run.log_text()
+    );
+}
+
+#[tokio::test]
+async fn a_metric_gate_requiring_data_that_saw_none_fails() {
+    // GIVEN a bake on a metric CloudWatch has no datapoint for, with
+    // require_data
+    let world = World::new(|s| s).await;
+    let spec = world.spec(json!({"bake": bake_on_5xx(
+        2000,
+        json!({"name": "green-5xx", "require_data": true})
+    )}));
+    // WHEN AfterAllowTraffic bakes
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the bake fails, saying the gate saw nothing
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("metric green-5xx saw no datapoint in"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn green_hanging_past_the_stop_time_leaves_the_alarms_and_the_bake_not_run() {
+    // GIVEN production on green, green hanging, and alarms and a bake to
+    // watch after the checks
+    let world = World::new(|s| s).await;
+    world.front.set_alarm("green-5xx", AlarmState::Ok);
+    world.prod_green.set_behaviour(Behaviour::Hang);
+    let mut spec = world.spec(json!({
+        "alarms": {"names": ["green-5xx"]},
+        "bake": bake_on_5xx(2000, json!({}))
+    }));
+    spec["checks"][0]["timeout_ms"] = json!(30000);
+    // WHEN AfterAllowTraffic runs with 6 s to go: the check hangs until the
+    // hook must stop
+    let run = world
+        .run_with("after-allow-traffic", |invocation| {
+            let mut invocation = invocation.env("GREENLIGHT_SPEC", &spec.to_string());
+            invocation.timeout = Duration::from_secs(6);
+            invocation
+        })
+        .await;
+    // THEN the reasons say the alarms and the bake did not run for lack of
+    // time, blame neither CloudWatch nor the function's timeout, and
+    // CloudWatch got no call
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("alarms: not run: no time left after the checks"),
+        "{why}"
+    );
+    assert!(
+        why.contains("bake: not run: no time left after the checks"),
+        "{why}"
+    );
+    assert!(!why.contains("CloudWatch did not answer"), "{why}");
+    assert!(!why.contains("raise the function's timeout"), "{why}");
+    let cloudwatch: Vec<&str> = run
+        .api_calls
+        .iter()
+        .filter(|c| c.service == Service::CloudWatch)
+        .map(|c| c.operation.as_str())
+        .collect();
+    assert!(cloudwatch.is_empty(), "{cloudwatch:?}");
+}
+
+#[tokio::test]
+async fn a_failed_check_skips_the_bake() {
+    // GIVEN production on green, green answering 500, and an 8 s bake
+    let world = World::new(|s| s).await;
+    world.prod_green.set_behaviour(Behaviour::Error500);
+    let spec = world.spec(json!({"bake": bake_on_5xx(8000, json!({}))}));
+    // WHEN AfterAllowTraffic runs
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN it fails on the check at once: the bake is listed as skipped, adds
+    // no reason, and never read CloudWatch (a bake would delay the rollback)
+    run.assert_reported_once("Failed");
+    let skipped = run
+        .log_fields("check skipped")
+        .into_iter()
+        .find(|l| l["check"] == "bake")
+        .unwrap_or_else(|| panic!("no bake line:\n{}", run.log_text()));
+    assert_eq!(skipped["reason"], "not run: an earlier stage failed");
+    assert_eq!(skipped["outcome"], "skipped");
+    let why = run.reasons();
+    assert!(!why.contains("bake"), "{why}");
+    assert_eq!(world.front.count("GetMetricData"), 0);
+}
+
+#[tokio::test]
+async fn an_html_error_from_cloudwatch_in_the_bake_names_the_metric_on_one_line() {
+    // GIVEN a bake watching an alarm and a metric, and GetMetricData answered
+    // by a proxy's HTML 502 page
+    let world = World::new(|s| s).await;
+    world.front.set_alarm("green-5xx", AlarmState::Ok);
+    world.front.fail("GetMetricData", Fault::BadGatewayHtml);
+    let spec = world.spec(json!({
+        "alarms": {"names": ["green-5xx"]},
+        "bake": bake_on_5xx(3000, json!({}))
+    }));
+    // WHEN AfterAllowTraffic bakes
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the bake fails naming the metric (not the alarm), with the error
+    // on one bounded line
+    run.assert_reported_once("Failed");
+    let line = run
+        .log_fields("check failed")
+        .into_iter()
+        .find(|l| l["check"] == "bake")
+        .unwrap_or_else(|| panic!("no bake line:\n{}", run.log_text()));
+    assert_eq!(
+        line["expected"],
+        "metric HTTPCode_Target_5XX_Count Sum <= 5"
+    );
+    let actual = line["actual"].as_str().unwrap_or_default();
+    assert!(
+        actual.starts_with(
+            "unreadable: cloudwatch:GetMetricData failed: HTTP 502: <html> <head><title>502 Bad Gateway</title></head> <body>"
+        ),
+        "{actual}"
+    );
+    assert!(actual.len() < 400, "{actual}");
+    let why = run.reasons();
+    assert!(
+        why.contains("got unreadable: cloudwatch:GetMetricData failed: HTTP 502: <html> <head>"),
+        "{why}"
+    );
+    assert!(
+        !run.log_text().contains("\\r\\n") && !run.log_text().contains("\\n"),
+        "{}",
+        run.log_text()
     );
 }
