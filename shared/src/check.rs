@@ -21,6 +21,9 @@ pub enum Outcome {
     Pass,
     /// Anything else.
     Fail,
+    /// Not run because an earlier stage failed: listed in the verdict, adds
+    /// no reason of its own, and is not a pass.
+    Skipped,
 }
 
 impl Outcome {
@@ -29,6 +32,7 @@ impl Outcome {
         match self {
             Outcome::Pass => "pass",
             Outcome::Fail => "fail",
+            Outcome::Skipped => "skipped",
         }
     }
 }
@@ -73,6 +77,11 @@ impl CheckResult {
     /// Whether the check passed.
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Pass
+    }
+
+    /// Whether the check failed (a skipped one neither passed nor failed).
+    pub fn failed_outright(&self) -> bool {
+        self.outcome == Outcome::Fail
     }
 
     /// What was expected: the failing assertions (all of them if it passed or

@@ -28,13 +28,44 @@ impl AwsError {
             .any(|m| self.message.contains(m))
     }
 
-    /// An error for `api` with `message`.
+    /// An error for `api` with `message`, made one bounded line (see
+    /// [`one_line`]): an AWS message may be a proxy's HTML page.
     pub fn new(api: &'static str, message: impl Into<String>) -> Self {
         AwsError {
             api,
-            message: message.into(),
+            message: one_line(&message.into(), MAX_MESSAGE_CHARS),
         }
     }
+}
+
+/// Longest AWS error message kept, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `text` on one line of at most `max` characters (and `…` when cut):
+/// control characters and runs of whitespace become one space, so that an
+/// error body cannot break or flood a log line.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut line = String::with_capacity(text.len().min(max + 4));
+    let mut kept = 0;
+    let mut space = false;
+    for c in text.trim().chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = true;
+            continue;
+        }
+        if kept + usize::from(space) + 1 > max {
+            line.push('…');
+            return line;
+        }
+        if space {
+            line.push(' ');
+            kept += 1;
+            space = false;
+        }
+        line.push(c);
+        kept += 1;
+    }
+    line
 }
 
 /// What `GetDeployment` tells.
@@ -94,6 +125,25 @@ pub struct DeploymentTaskSet {
     pub target_group: Option<String>,
     /// Share of production traffic, percent.
     pub traffic_weight: f64,
+}
+
+/// One lifecycle event of the deployment's target, e.g. `AfterAllowTraffic`
+/// `InProgress`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifecycleEvent {
+    /// `lifecycleEventName`.
+    pub name: String,
+    /// `Pending`, `InProgress`, `Succeeded`, `Failed`, `Skipped` or `Unknown`.
+    pub status: String,
+}
+
+/// The deployment's ECS target, as `BatchGetDeploymentTargets` describes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploymentTarget {
+    /// Blue and green.
+    pub task_sets: Vec<DeploymentTaskSet>,
+    /// The target's lifecycle events, in order.
+    pub lifecycle_events: Vec<LifecycleEvent>,
 }
 
 /// An ELBv2 listener.
@@ -183,11 +233,12 @@ pub trait DeploymentReads: Send + Sync {
         application: &str,
         group: &str,
     ) -> impl Future<Output = Result<DeploymentGroupInfo, AwsError>> + Send;
-    /// `ListDeploymentTargets` + `BatchGetDeploymentTargets`: the ECS task sets.
-    fn task_sets(
+    /// `ListDeploymentTargets` + `BatchGetDeploymentTargets`: the ECS
+    /// target's task sets and lifecycle events.
+    fn deployment_target(
         &self,
         deployment_id: &str,
-    ) -> impl Future<Output = Result<Vec<DeploymentTaskSet>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<DeploymentTarget, AwsError>> + Send;
 }
 
 /// ELBv2 reads.
@@ -260,3 +311,31 @@ pub trait ObjectReads: Send + Sync {
 pub trait Cloud: DeploymentReads + BalancerReads + TaskSetReads + MetricReads {}
 
 impl<T: DeploymentReads + BalancerReads + TaskSetReads + MetricReads> Cloud for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_html_error_page_becomes_one_bounded_line() {
+        // GIVEN a proxy's error page, lines and all
+        let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\t<h1>502</h1>\u{7}\r\n</body>\r\n</html>\r\n";
+        // WHEN it becomes an AWS error's message
+        let error = AwsError::new("cloudwatch:GetMetricData", page);
+        // THEN it is one line, whitespace and control characters collapsed
+        assert_eq!(
+            error.message,
+            "<html> <head><title>502 Bad Gateway</title></head> <body> <h1>502</h1> </body> </html>"
+        );
+    }
+
+    #[test]
+    fn a_long_message_is_cut_with_a_mark() {
+        let long = "x".repeat(1000);
+        let error = AwsError::new("ecs:DescribeTaskSets", long);
+        assert_eq!(error.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(error.message.ends_with('…'));
+        assert_eq!(one_line("a  b", 3), "a b");
+        assert_eq!(one_line("a  bc", 3), "a b…");
+    }
+}

@@ -7,7 +7,7 @@ use std::fmt;
 
 use reqwest::Url;
 
-use crate::cloud::{AlarmConfiguration, AwsError, Cloud};
+use crate::cloud::{AlarmConfiguration, AwsError, Cloud, LifecycleEvent};
 use crate::spec::ListenerChoice;
 
 /// What a hook knows of its deployment.
@@ -31,6 +31,8 @@ pub struct Deployment {
     pub endpoint: Option<Endpoint>,
     /// The deployment group's alarms.
     pub alarms: AlarmConfiguration,
+    /// The lifecycle events of the deployment's ECS target, in order.
+    pub lifecycle_events: Vec<LifecycleEvent>,
 }
 
 /// The listener a hook probes, and its load balancer.
@@ -135,8 +137,9 @@ pub async fn discover<C: Cloud>(
             info.group
         )));
     };
-    let task_sets = cloud.task_sets(deployment_id).await?;
-    let green = task_sets
+    let target = cloud.deployment_target(deployment_id).await?;
+    let green = target
+        .task_sets
         .iter()
         .find(|set| {
             set.label
@@ -169,6 +172,7 @@ pub async fn discover<C: Cloud>(
         green_target_group_arn,
         endpoint,
         alarms: group.alarms,
+        lifecycle_events: target.lifecycle_events,
     })
 }
 

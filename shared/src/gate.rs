@@ -11,11 +11,12 @@ use crate::check::{CheckResult, Outcome, millis};
 use crate::cloud::{MetricQuery, MetricReads};
 use crate::discovery::Deployment;
 use crate::plan::{Bake, GREEN_TARGET_GROUP, LOAD_BALANCER, MetricGate};
+use crate::stage::Stage;
 
 /// The name alarm results carry in the verdict.
-pub const ALARMS: &str = "alarms";
+pub const ALARMS: &str = Stage::Alarms.name();
 /// The name bake results carry in the verdict.
-pub const BAKE: &str = "bake";
+pub const BAKE: &str = Stage::Bake.name();
 
 /// One look at the alarms: each must be readable and not in ALARM.
 /// `fail_if_unreadable` decides whether an alarm that cannot be read fails.
@@ -108,9 +109,48 @@ pub fn metric_query(
     })
 }
 
+/// What a bake found: its result, and what the verdict should mention even
+/// when it passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baked {
+    /// The bake's result.
+    pub result: CheckResult,
+    /// E.g. a metric gate that saw no datapoint in the whole bake.
+    pub warnings: Vec<String>,
+}
+
+/// Why a bake would watch nothing, if it would: no metric gate and no alarm
+/// (the spec names none, and the deployment group's alarm configuration is
+/// disabled or empty). Such a bake only waits, and would pass.
+pub fn nothing_to_watch(
+    plan: &Bake,
+    alarms: &[String],
+    deployment: Option<&Deployment>,
+) -> Option<String> {
+    if !plan.metrics.is_empty() || !alarms.is_empty() {
+        return None;
+    }
+    let group = match deployment {
+        Some(found) if !found.alarms.enabled => format!(
+            "the alarm configuration of deployment group {} is disabled",
+            found.group
+        ),
+        Some(found) => format!(
+            "the alarm configuration of deployment group {} lists no alarms",
+            found.group
+        ),
+        None => "no deployment group alarms".to_owned(),
+    };
+    Some(format!(
+        "nothing to watch: {group}, and the spec has no alarms.names or bake.metrics: enable the group's alarm configuration, or add alarms.names or bake.metrics"
+    ))
+}
+
 /// Watches `alarms` and `metrics` for the bake's duration, failing at the
-/// first breach. The whole bake must fit before `stop_at`, or it fails at
-/// once: a bake cut short proves less than it promises.
+/// first breach or unreadable metric (unless `fail_if_unreadable` is off).
+/// The whole bake must fit before `stop_at`, or it fails at once: a bake cut
+/// short proves less than it promises. A metric gate that saw no datapoint
+/// in the whole bake fails when it requires data, and is a warning otherwise.
 pub async fn bake<M: MetricReads>(
     cloud: &M,
     plan: &Bake,
@@ -118,11 +158,11 @@ pub async fn bake<M: MetricReads>(
     fail_if_unreadable: bool,
     metrics: &[(MetricGate, MetricQuery)],
     stop_at: Instant,
-) -> CheckResult {
+) -> Baked {
     let started = Instant::now();
     let left = stop_at.saturating_duration_since(started);
     if plan.duration > left {
-        return finish(
+        let result = finish(
             BAKE,
             started,
             0,
@@ -134,9 +174,15 @@ pub async fn bake<M: MetricReads>(
                 left.as_millis()
             )),
         );
+        return Baked {
+            result,
+            warnings: Vec::new(),
+        };
     }
     let end = started + plan.duration;
     let mut looks = 0;
+    // Whether each metric gate saw a datapoint in any look.
+    let mut seen = vec![false; metrics.len()];
     loop {
         looks += 1;
         let (mut assertions, error) = if alarms.is_empty() {
@@ -151,8 +197,8 @@ pub async fn bake<M: MetricReads>(
                     )
                 })
         };
-        let mut error = error;
-        for (gate, query) in metrics {
+        let mut unreadable = false;
+        for ((gate, query), seen) in metrics.iter().zip(seen.iter_mut()) {
             let window = Duration::from_secs(u64::from(gate.period_s) * 2);
             let read = tokio::time::timeout_at(stop_at, cloud.latest(query, window))
                 .await
@@ -162,37 +208,94 @@ pub async fn bake<M: MetricReads>(
                         "no answer in time",
                     ))
                 });
+            let expected = format!("metric {} {} {}", gate.name, gate.stat, gate.breach);
             match read {
                 // No datapoint: no breach of a ceiling (a 5xx count has none
                 // without errors), but a floor is not proven (no traffic).
-                Ok(value) => assertions.push(AssertionResult {
-                    passed: match value {
-                        Some(v) => !gate.breach.breached_by(v),
-                        None => matches!(gate.breach, crate::plan::Breach::Above(_)),
-                    },
-                    expected: format!("metric {} {} {}", gate.name, gate.stat, gate.breach),
-                    actual: value.map_or_else(|| "no data".to_owned(), |v| v.to_string()),
-                }),
-                Err(e) if fail_if_unreadable => error = Some(e.to_string()),
+                Ok(value) => {
+                    *seen |= value.is_some();
+                    assertions.push(AssertionResult {
+                        passed: match value {
+                            Some(v) => !gate.breach.breached_by(v),
+                            None => matches!(gate.breach, crate::plan::Breach::Above(_)),
+                        },
+                        expected,
+                        actual: value.map_or_else(|| "no data".to_owned(), |v| v.to_string()),
+                    });
+                }
+                // The metric's own assertion, not the alarms': which metric
+                // could not be read, and why.
+                Err(e) if fail_if_unreadable => {
+                    unreadable = true;
+                    assertions.push(AssertionResult {
+                        passed: false,
+                        expected,
+                        actual: format!("unreadable: {e}"),
+                    });
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "metric unreadable; going on (alarms.fail_if_unreadable is false)")
+                    tracing::warn!(metric = %gate.name, error = %e, "metric unreadable; going on (alarms.fail_if_unreadable is false)")
                 }
             }
         }
-        let breached = error.is_some() || assertions.iter().any(|a| !a.passed);
+        let failed = error.is_some() || assertions.iter().any(|a| !a.passed);
         let now = Instant::now();
-        if breached {
+        if failed {
+            let what = if error.is_some() || unreadable {
+                "could not read CloudWatch"
+            } else {
+                "breached"
+            };
             let reason = format!(
-                "breached after {} ms of a {} ms bake",
+                "{what} after {} ms of a {} ms bake",
                 millis(started.elapsed()),
                 plan.duration.as_millis()
             );
-            return finish(BAKE, started, looks, assertions, error, Some(reason));
+            return Baked {
+                result: finish(BAKE, started, looks, assertions, error, Some(reason)),
+                warnings: Vec::new(),
+            };
         }
         if now >= end {
-            return finish(BAKE, started, looks, assertions, None, None);
+            return without_data(plan, metrics, &seen, looks, started, assertions);
         }
         tokio::time::sleep(plan.interval.min(end - now)).await;
+    }
+}
+
+/// The end of a whole bake: a gate that saw no datapoint in any look fails
+/// if it requires data, and is named in the warnings otherwise.
+fn without_data(
+    plan: &Bake,
+    metrics: &[(MetricGate, MetricQuery)],
+    seen: &[bool],
+    looks: u32,
+    started: Instant,
+    mut assertions: Vec<AssertionResult>,
+) -> Baked {
+    let mut warnings = Vec::new();
+    let mut reasons = Vec::new();
+    for ((gate, _), _) in metrics.iter().zip(seen).filter(|(_, seen)| !**seen) {
+        let nothing = format!(
+            "metric {} saw no datapoint in {looks} looks over {} ms (a typo in its name or dimensions?)",
+            gate.name,
+            plan.duration.as_millis()
+        );
+        if gate.require_data {
+            assertions.push(AssertionResult {
+                passed: false,
+                expected: format!("metric {}: a datapoint (require_data)", gate.name),
+                actual: format!("none in {looks} looks"),
+            });
+            reasons.push(nothing);
+        } else {
+            warnings.push(nothing);
+        }
+    }
+    let reason = (!reasons.is_empty()).then(|| reasons.join("; "));
+    Baked {
+        result: finish(BAKE, started, looks, assertions, None, reason),
+        warnings,
     }
 }
 
@@ -251,6 +354,7 @@ mod tests {
                 ("LoadBalancer".to_owned(), LOAD_BALANCER.to_owned()),
             ],
             breach,
+            require_data: false,
         }
     }
 
@@ -343,7 +447,8 @@ mod tests {
             &[(gate, query)],
             started + Duration::from_secs(300),
         )
-        .await;
+        .await
+        .result;
         // THEN it fails at the third look, long before the 60 s are up
         assert!(!result.passed());
         assert_eq!(result.attempts, 3);
@@ -371,7 +476,8 @@ mod tests {
             &[(floor, query.clone())],
             Instant::now() + Duration::from_secs(60),
         )
-        .await;
+        .await
+        .result;
         assert!(!result.passed());
         assert!(
             result.summary().contains("got no data"),
@@ -387,7 +493,8 @@ mod tests {
             &[(ceiling, query)],
             Instant::now() + Duration::from_secs(60),
         )
-        .await;
+        .await
+        .result;
         assert!(result.passed());
     }
 
@@ -406,7 +513,8 @@ mod tests {
             &[(gate, query)],
             started + Duration::from_secs(60),
         )
-        .await;
+        .await
+        .result;
         assert!(result.passed(), "{result:?}");
         assert!(started.elapsed() >= Duration::from_secs(10));
         assert!(result.attempts >= 10);
@@ -425,7 +533,8 @@ mod tests {
             &[],
             Instant::now() + Duration::from_secs(60),
         )
-        .await;
+        .await
+        .result;
         assert!(!result.passed());
         assert_eq!(result.attempts, 3);
     }
@@ -441,7 +550,8 @@ mod tests {
             &[],
             Instant::now() + Duration::from_secs(60),
         )
-        .await;
+        .await
+        .result;
         assert!(!result.passed());
         assert!(
             result
@@ -449,6 +559,156 @@ mod tests {
                 .as_deref()
                 .unwrap_or_default()
                 .starts_with("the bake (120000 ms) does not fit")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreadable_metric_fails_naming_the_metric_not_the_alarms() {
+        // GIVEN a bake watching an alarm (OK) and a metric CloudWatch will not serve
+        let cloud = FakeCloud::ready();
+        cloud.set_alarm("green-5xx", "OK");
+        cloud.fail("cloudwatch:GetMetricData");
+        let gate = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
+        let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
+        // WHEN it bakes
+        let result = bake(
+            &cloud,
+            &bake_plan(10_000),
+            &names(&["green-5xx"]),
+            true,
+            &[(gate, query)],
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await
+        .result;
+        // THEN it fails at once, and the failing assertion is the metric's
+        assert!(!result.passed());
+        assert_eq!(result.attempts, 1);
+        assert_eq!(
+            result.expected(),
+            "metric HTTPCode_Target_5XX_Count Sum <= 5"
+        );
+        assert_eq!(
+            result.actual(),
+            "unreadable: cloudwatch:GetMetricData failed: AccessDeniedException: not authorized"
+        );
+        assert!(
+            result
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("could not read CloudWatch after"),
+            "{result:?}"
+        );
+        // AND with unreadable metrics allowed, the bake goes on and passes
+        let gate = self::gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
+        let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
+        let result = bake(
+            &cloud,
+            &bake_plan(2_000),
+            &names(&["green-5xx"]),
+            false,
+            &[(gate, query)],
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await
+        .result;
+        assert!(result.passed(), "{result:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gate_that_saw_no_datapoint_is_a_warning_or_with_require_data_a_failure() {
+        // GIVEN a metric with no datapoint at all during a 2 s bake
+        let cloud = FakeCloud::ready();
+        cloud.set_metric("HTTPCode_Target_5XX_Count", vec![None]);
+        let mut ceiling = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
+        ceiling.name = "green-5xx".to_owned();
+        let query = metric_query(&ceiling, Some(&cloud.deployment())).unwrap();
+        // WHEN it bakes without require_data
+        let baked = bake(
+            &cloud,
+            &bake_plan(2_000),
+            &[],
+            true,
+            &[(ceiling.clone(), query.clone())],
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await;
+        // THEN it passes, with a warning naming the gate
+        assert!(baked.result.passed(), "{baked:?}");
+        assert_eq!(
+            baked.warnings,
+            vec![
+                "metric green-5xx saw no datapoint in 3 looks over 2000 ms (a typo in its name or dimensions?)"
+            ]
+        );
+        // AND with require_data it fails, saying the same
+        ceiling.require_data = true;
+        let baked = bake(
+            &cloud,
+            &bake_plan(2_000),
+            &[],
+            true,
+            &[(ceiling, query)],
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await;
+        assert!(!baked.result.passed());
+        assert!(baked.warnings.is_empty());
+        assert!(
+            baked
+                .result
+                .summary()
+                .contains("metric green-5xx saw no datapoint in 3 looks over 2000 ms"),
+            "{}",
+            baked.result.summary()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gate_that_saw_data_once_gives_no_warning() {
+        let cloud = FakeCloud::ready();
+        cloud.set_metric("HTTPCode_Target_5XX_Count", vec![None, Some(0.0), None]);
+        let mut gate = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
+        gate.require_data = true;
+        let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
+        let baked = bake(
+            &cloud,
+            &bake_plan(3_000),
+            &[],
+            true,
+            &[(gate, query)],
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await;
+        assert!(baked.result.passed(), "{baked:?}");
+        assert!(baked.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_bake_with_no_metric_and_no_alarm_watches_nothing() {
+        // GIVEN a bake with no metrics, and no alarms to watch
+        let mut deployment = FakeCloud::ready().deployment();
+        deployment.alarms.enabled = false;
+        // WHEN the runner asks
+        let why = nothing_to_watch(&bake_plan(2_000), &[], Some(&deployment));
+        // THEN it says what to fix
+        assert_eq!(
+            why.as_deref(),
+            Some(
+                "nothing to watch: the alarm configuration of deployment group group is disabled, and the spec has no alarms.names or bake.metrics: enable the group's alarm configuration, or add alarms.names or bake.metrics"
+            )
+        );
+        deployment.alarms.enabled = true;
+        deployment.alarms.names.clear();
+        assert!(
+            nothing_to_watch(&bake_plan(2_000), &[], Some(&deployment))
+                .unwrap_or_default()
+                .contains("lists no alarms")
+        );
+        assert_eq!(
+            nothing_to_watch(&bake_plan(2_000), &names(&["a"]), Some(&deployment)),
+            None
         );
     }
 }

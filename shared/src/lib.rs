@@ -14,6 +14,7 @@ pub mod event;
 pub mod gate;
 pub mod guard;
 pub mod hook;
+pub mod lifecycle;
 pub mod plan;
 pub mod probe;
 pub mod readiness;
@@ -23,6 +24,7 @@ pub mod retry;
 pub mod runner;
 pub mod settings;
 pub mod spec;
+pub mod stage;
 pub mod verdict;
 
 pub use event::HookEvent;

@@ -46,6 +46,8 @@ pub const MAX_REDIRECTS: u32 = 10;
 pub const MAX_JSON_PATH_BYTES: usize = 1024;
 /// Deepest nesting of brackets and parentheses in a JSONPath.
 pub const MAX_JSON_PATH_NESTING: usize = 32;
+/// Most alarm names in `alarms.names` (read 100 a call, every look).
+pub const MAX_ALARM_NAMES: usize = 1000;
 
 /// Said instead of a string value from the spec in a problem's message.
 const NOT_SHOWN: &str = "the value is not shown";
@@ -298,6 +300,17 @@ impl Plan {
         let readiness = v.readiness(&spec.readiness);
         let alarms = v.alarms(&spec.alarms);
         let bake = spec.bake.as_ref().map(|bake| v.bake(bake));
+        // A bake with nothing to watch only waits, then passes.
+        if let Some(bake) = &spec.bake
+            && bake.metrics.is_empty()
+            && spec.alarms.names.is_empty()
+            && !spec.alarms.deployment_group
+        {
+            v.problem(
+                "bake",
+                "nothing to watch: add bake.metrics or alarms.names, or turn alarms.deployment_group on (with the deployment group's alarm configuration enabled)".to_owned(),
+            );
+        }
         if !(1..=128).contains(&spec.concurrency) {
             v.problem(
                 "concurrency",
@@ -507,6 +520,8 @@ pub struct MetricGate {
     pub dimensions: Vec<(String, String)>,
     /// When the value breaches.
     pub breach: Breach,
+    /// Whether a bake in which it never had a datapoint fails.
+    pub require_data: bool,
 }
 
 /// A threshold's side.
@@ -682,10 +697,13 @@ impl Validator {
     }
 
     fn alarms(&mut self, spec: &AlarmsSpec) -> AlarmPolicy {
-        if spec.names.len() > 100 {
+        if spec.names.len() > MAX_ALARM_NAMES {
             self.problem(
                 "alarms.names",
-                format!("expected at most 100 alarm names, got {}", spec.names.len()),
+                format!(
+                    "expected at most {MAX_ALARM_NAMES} alarm names, got {}",
+                    spec.names.len()
+                ),
             );
         }
         for (i, name) in spec.names.iter().enumerate() {
@@ -799,6 +817,7 @@ impl Validator {
             period_s,
             dimensions,
             breach: breach?,
+            require_data: spec.require_data,
         })
     }
 
@@ -2504,5 +2523,52 @@ mod tests {
                 "bake.metrics[0].dimensions: {load_balancer} needs the listener found from the deployment: leave target.url out, or give the dimensions explicitly"
             ]
         );
+    }
+
+    #[test]
+    fn a_bake_with_nothing_to_watch_is_refused_saying_what_to_add() {
+        // GIVEN a bake with no metric, no alarm name, and the group's alarms off
+        let mut spec = spec(vec![check("health")]);
+        spec["alarms"] = json!({"deployment_group": false});
+        spec["bake"] = json!({"duration_ms": 2000});
+        // WHEN it is validated
+        // THEN it is refused at `bake`
+        assert_eq!(
+            problems(&spec),
+            vec![
+                "bake: nothing to watch: add bake.metrics or alarms.names, or turn alarms.deployment_group on (with the deployment group's alarm configuration enabled)"
+            ]
+        );
+        // AND an alarm name, or the group's alarms, is something to watch
+        spec["alarms"] = json!({"deployment_group": false, "names": ["green-5xx"]});
+        assert!(Plan::from_json(&spec.to_string()).is_ok());
+        spec["alarms"] = json!({});
+        assert!(Plan::from_json(&spec.to_string()).is_ok());
+    }
+
+    #[test]
+    fn a_metric_gate_may_require_data() {
+        let mut spec = spec(vec![check("health")]);
+        spec["bake"] = json!({"duration_ms": 1000, "metrics": [{"metric": "X", "stat": "Sum", "greater_than": 1, "dimensions": {}, "require_data": true}]});
+        let plan = plan(&spec);
+        assert!(plan.bake.expect("a bake").metrics[0].require_data);
+        spec["bake"]["metrics"][0]
+            .as_object_mut()
+            .expect("an object")
+            .remove("require_data");
+        assert!(!self::plan(&spec).bake.expect("a bake").metrics[0].require_data);
+    }
+
+    #[test]
+    fn alarm_names_are_bounded_naming_the_path() {
+        let mut spec = spec(vec![check("health")]);
+        let names: Vec<String> = (0..=MAX_ALARM_NAMES).map(|i| format!("a{i}")).collect();
+        spec["alarms"] = json!({"names": names});
+        assert_eq!(
+            problems(&spec),
+            vec!["alarms.names: expected at most 1000 alarm names, got 1001"]
+        );
+        spec["alarms"]["names"].as_array_mut().expect("names").pop();
+        assert!(Plan::from_json(&spec.to_string()).is_ok());
     }
 }

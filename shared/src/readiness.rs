@@ -12,15 +12,22 @@ use crate::check::{CheckResult, Outcome, millis};
 use crate::cloud::{AwsError, Cloud, TargetHealth, TaskSetState};
 use crate::discovery::Deployment;
 use crate::plan::Readiness;
+use crate::stage::Stage;
 
 /// First pause between polls; doubles up to the policy's maximum.
 const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(1000);
+/// The last look starts at least this long before the stop time, so that it
+/// ends before the hook must stop.
+const LAST_LOOK: Duration = Duration::from_millis(500);
 
 /// The name readiness results carry in the verdict.
-pub const READINESS: &str = "readiness";
+pub const READINESS: &str = Stage::Readiness.name();
 
 /// Polls until green is ready, the policy's timeout passes or `stop_at`
-/// comes. The result says what was expected and what was last seen.
+/// comes. The last look is at the limit itself: never does a backoff sleep
+/// that would pass the limit end the wait early; it is cut to the limit,
+/// and the limit is looked at once more. Each look ends by `stop_at`. The
+/// result says what was expected, what was last seen and how long it waited.
 pub async fn await_ready<C: Cloud>(
     cloud: &C,
     deployment: &Deployment,
@@ -28,14 +35,20 @@ pub async fn await_ready<C: Cloud>(
     stop_at: Instant,
 ) -> CheckResult {
     let started = Instant::now();
-    let give_up_at = (started + policy.timeout).min(stop_at);
+    let by_policy = started + policy.timeout;
+    let by_deadline = stop_at
+        .checked_sub(LAST_LOOK)
+        .unwrap_or(started)
+        .max(started);
+    // When the last look starts.
+    let last_look = by_policy.min(by_deadline);
     let mut interval = FIRST_POLL_INTERVAL.min(policy.max_interval);
     let mut polls = 0;
     // The last API error, kept for the verdict should a later look time out.
     let mut last_error: Option<String> = None;
     loop {
         polls += 1;
-        let look = tokio::time::timeout_at(give_up_at, look(cloud, deployment)).await;
+        let look = tokio::time::timeout_at(stop_at, look(cloud, deployment)).await;
         let (assertions, error, fatal) = match look {
             Ok(Ok(assertions)) => (assertions, None, false),
             // Denied stays denied; anything else (throttling, 5xx) may pass.
@@ -53,8 +66,8 @@ pub async fn await_ready<C: Cloud>(
             ),
         };
         let ready = error.is_none() && assertions.iter().all(|a| a.passed);
-        let give_up = fatal || Instant::now() + interval >= give_up_at;
-        if ready || give_up {
+        let now = Instant::now();
+        if ready || fatal || now >= last_look {
             let reason = (!ready).then(|| match &error {
                 Some(_) => "could not read green's state".to_owned(),
                 None => {
@@ -69,8 +82,16 @@ pub async fn await_ready<C: Cloud>(
                             }
                         })
                         .collect();
+                    let limit = if by_deadline < by_policy {
+                        format!(
+                            "the hook had to stop before readiness.timeout_ms {}",
+                            policy.timeout.as_millis()
+                        )
+                    } else {
+                        format!("readiness.timeout_ms {}", policy.timeout.as_millis())
+                    };
                     format!(
-                        "{} after waiting {} ms",
+                        "{} after waiting {} ms ({polls} looks; {limit})",
                         what.join(", "),
                         millis(started.elapsed())
                     )
@@ -86,7 +107,7 @@ pub async fn await_ready<C: Cloud>(
                 error,
             };
         }
-        tokio::time::sleep(interval).await;
+        tokio::time::sleep_until((now + interval).min(last_look)).await;
         interval = (interval * 2).min(policy.max_interval);
     }
 }
@@ -183,6 +204,14 @@ mod tests {
         Readiness {
             timeout: Duration::from_millis(timeout_ms),
             max_interval: Duration::from_millis(2000),
+        }
+    }
+
+    /// Backing off up to 10 s between polls.
+    fn policy_backing_off(timeout_ms: u64) -> Readiness {
+        Readiness {
+            timeout: Duration::from_millis(timeout_ms),
+            max_interval: Duration::from_millis(10_000),
         }
     }
 
@@ -299,6 +328,76 @@ mod tests {
                 .as_deref()
                 .unwrap_or_default()
                 .starts_with("ecs:DescribeTaskSets failed: AccessDeniedException")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn looks_once_more_at_the_limit_instead_of_giving_up_early() {
+        // GIVEN targets that heal on the fifth look, and a 10 s timeout that
+        // backoff (1 s, 2 s, 4 s) would leave at 7 s with a sleep of 8 s next
+        let cloud = FakeCloud::ready();
+        cloud.set_targets(vec![("10.0.1.5", "initial", None)]);
+        cloud.heal_after(4);
+        let started = Instant::now();
+        // WHEN readiness waits
+        let result = await_ready(
+            &cloud,
+            &cloud.deployment(),
+            policy_backing_off(10_000),
+            far(),
+        )
+        .await;
+        // THEN it slept only up to the limit and looked there once more
+        assert!(result.passed(), "{result:?}");
+        assert_eq!(result.attempts, 5);
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_reason_states_the_real_waiting_time() {
+        let cloud = FakeCloud::ready();
+        cloud.set_targets(vec![("10.0.1.5", "unhealthy", None)]);
+        let result = await_ready(
+            &cloud,
+            &cloud.deployment(),
+            policy_backing_off(10_000),
+            far(),
+        )
+        .await;
+        assert!(!result.passed());
+        assert_eq!(
+            result.reason.as_deref(),
+            Some(
+                "targets not healthy after waiting 10000 ms (5 looks; readiness.timeout_ms 10000)"
+            )
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_last_look_ends_before_the_stop_time() {
+        // GIVEN a policy longer than the time the hook has
+        let cloud = FakeCloud::ready();
+        cloud.set_targets(vec![("10.0.1.5", "unhealthy", None)]);
+        let stop_at = Instant::now() + Duration::from_secs(6);
+        // WHEN readiness waits
+        let result = await_ready(
+            &cloud,
+            &cloud.deployment(),
+            policy_backing_off(300_000),
+            stop_at,
+        )
+        .await;
+        // THEN its last look was early enough to end before the stop time,
+        // and the reason says the hook had to stop
+        assert!(!result.passed());
+        assert_eq!(Instant::now(), stop_at - LAST_LOOK);
+        assert!(
+            result
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .ends_with("the hook had to stop before readiness.timeout_ms 300000)"),
+            "{result:?}"
         );
     }
 

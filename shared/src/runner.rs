@@ -16,18 +16,19 @@ use std::net::SocketAddr;
 
 use reqwest::Url;
 
-use crate::check::{CheckResult, millis};
+use crate::check::{CheckResult, Outcome, millis};
 #[cfg(feature = "aws")]
 use crate::cloud::sdk::{S3Objects, SdkCloud, SsmParameters};
 use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
-use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query};
+use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query, nothing_to_watch};
 use crate::guard::Pending;
 #[cfg(feature = "aws")]
 use crate::guard::install_abort_hook;
 use crate::hook::Hook;
+use crate::lifecycle;
 use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::HttpProbe;
 #[cfg(feature = "aws")]
@@ -38,6 +39,7 @@ use crate::report::CodeDeployReporter;
 use crate::report::{StatusReporter, deliver};
 use crate::settings::{REPORT_MARGIN_VAR, Settings};
 use crate::spec::ListenerChoice;
+use crate::stage::{NotRun, Stage};
 use crate::verdict::{Status, Verdict};
 
 /// Kept back from the deadline even for the report itself: the runtime still
@@ -281,6 +283,14 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             {
                 Ok(Ok(found)) => {
                     log_deployment(&found);
+                    // The event does not say which lifecycle event it is for:
+                    // a hook wired to the wrong one would gate the wrong moment.
+                    if let Err(wrong) = lifecycle::verify(hook, &found.lifecycle_events) {
+                        return Verdict::failed(
+                            hook,
+                            format!("{}: {wrong}", Stage::Lifecycle.name()),
+                        );
+                    }
                     Some(found)
                 }
                 Ok(Err(problem)) => return Verdict::failed(hook, format!("discovery: {problem}")),
@@ -319,47 +329,77 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         let outcomes = run_checks(&rebased, probe, plan.concurrency, stop_at, &plan.redactor).await;
         outcomes.iter().for_each(log_check);
         results.extend(outcomes);
+        // The gates after the checks. A stage whose turn comes after the stop
+        // time does not run and says so; the bake, which would delay the
+        // rollback by its whole duration, does not run after a failure.
+        let mut last_ran = Stage::Checks;
         let alarms = self.alarm_names(plan, deployment.as_ref());
         if !alarms.is_empty() {
-            let gate = tokio::time::timeout_at(
-                stop_at,
-                check_alarms(&self.cloud, &alarms, plan.alarms.fail_if_unreadable),
-            )
-            .await
-            .unwrap_or_else(|_| {
-                CheckResult::failed(
-                    ALARMS,
-                    "CloudWatch did not answer before the hook had to report".to_owned(),
-                    Duration::ZERO,
+            let gate = if no_time_left(stop_at) {
+                NotRun::NoTimeLeft { after: last_ran }.result(Stage::Alarms)
+            } else {
+                last_ran = Stage::Alarms;
+                tokio::time::timeout_at(
+                    stop_at,
+                    check_alarms(&self.cloud, &alarms, plan.alarms.fail_if_unreadable),
                 )
-            });
+                .await
+                .unwrap_or_else(|_| {
+                    CheckResult::failed(
+                        ALARMS,
+                        "CloudWatch did not answer before the hook had to report".to_owned(),
+                        Duration::ZERO,
+                    )
+                })
+            };
             log_check(&gate);
             results.push(gate);
         }
+        let mut warnings = Vec::new();
         if let (Hook::AfterAllowTraffic, Some(bake_plan)) = (hook, &plan.bake) {
-            let queries: Result<Vec<(MetricGate, MetricQuery)>, String> = bake_plan
-                .metrics
-                .iter()
-                .map(|gate| metric_query(gate, deployment.as_ref()).map(|q| (gate.clone(), q)))
-                .collect();
-            let baked = match queries {
-                Ok(queries) => {
-                    bake(
-                        &self.cloud,
-                        bake_plan,
-                        &alarms,
-                        plan.alarms.fail_if_unreadable,
-                        &queries,
-                        stop_at,
-                    )
-                    .await
+            let baked = if no_time_left(stop_at) {
+                NotRun::NoTimeLeft { after: last_ran }.result(Stage::Bake)
+            } else if results.iter().any(|r| !r.passed()) {
+                NotRun::EarlierStageFailed.result(Stage::Bake)
+            } else if let Some(why) = nothing_to_watch(bake_plan, &alarms, deployment.as_ref()) {
+                CheckResult::failed(BAKE, why, Duration::ZERO)
+            } else {
+                let queries: Result<Vec<(MetricGate, MetricQuery)>, String> = bake_plan
+                    .metrics
+                    .iter()
+                    .map(|gate| metric_query(gate, deployment.as_ref()).map(|q| (gate.clone(), q)))
+                    .collect();
+                match queries {
+                    Ok(queries) => {
+                        let baked = bake(
+                            &self.cloud,
+                            bake_plan,
+                            &alarms,
+                            plan.alarms.fail_if_unreadable,
+                            &queries,
+                            stop_at,
+                        )
+                        .await;
+                        let redact = |text: &str| plan.redactor.redact(text);
+                        warnings.extend(
+                            baked
+                                .warnings
+                                .iter()
+                                .map(|w| redact(&format!("{BAKE}: {w}"))),
+                        );
+                        let mut result = baked.result;
+                        for assertion in &mut result.assertions {
+                            assertion.actual = redact(&assertion.actual);
+                        }
+                        result
+                    }
+                    Err(problem) => CheckResult::failed(BAKE, problem, Duration::ZERO),
                 }
-                Err(problem) => CheckResult::failed(BAKE, problem, Duration::ZERO),
             };
             log_check(&baked);
             results.push(baked);
         }
-        Verdict::from_checks(hook, results)
+        Verdict::from_checks(hook, results).with_warnings(warnings)
     }
 
     /// The base URL of the checks and, when a host name must be pinned to an
@@ -434,6 +474,14 @@ struct Aim<P> {
     probe: Option<P>,
 }
 
+/// Less time than this before the stop time is none: no AWS read fits in it.
+const MIN_STAGE_TIME: Duration = Duration::from_millis(100);
+
+/// Whether a stage starting now would have no time to run.
+fn no_time_left(stop_at: Instant) -> bool {
+    stop_at.saturating_duration_since(Instant::now()) < MIN_STAGE_TIME
+}
+
 /// The listener a hook probes unless the spec says otherwise: the test
 /// listener until production has moved.
 fn default_listener(hook: Hook) -> ListenerChoice {
@@ -462,6 +510,11 @@ fn log_deployment(found: &Deployment) {
         service = %found.service,
         green_task_set = %found.green_task_set,
         green_target_group = %found.green_target_group,
+        lifecycle_event = %found
+            .lifecycle_events
+            .iter()
+            .find(|e| e.status == lifecycle::IN_PROGRESS)
+            .map_or("(none in progress)", |e| e.name.as_str()),
         listener = %listener,
         url = %url,
         group_alarms = %if found.alarms.enabled { found.alarms.names.join(", ") } else { "(alarm configuration disabled)".to_owned() },
@@ -472,26 +525,31 @@ fn log_deployment(found: &Deployment) {
 /// One structured line per check result.
 fn log_check(result: &CheckResult) {
     let reason = result.reason.as_deref().unwrap_or("");
-    if result.passed() {
+    if result.outcome == Outcome::Skipped {
+        info!(check = %result.name, outcome = result.outcome.as_str(), reason = %reason, "check skipped");
+    } else if result.passed() {
         info!(check = %result.name, outcome = result.outcome.as_str(), expected = %result.expected(), actual = %result.actual(), attempts = result.attempts, duration_ms = result.duration_ms, "check passed");
     } else {
         warn!(check = %result.name, outcome = result.outcome.as_str(), expected = %result.expected(), actual = %result.actual(), attempts = result.attempts, duration_ms = result.duration_ms, reason = %reason, "check failed");
     }
 }
 
-/// One structured line per invocation.
+/// One structured line per invocation; `warnings` whenever there are some,
+/// even when it succeeded.
 fn log_verdict(event: &HookEvent, verdict: &Verdict, dry_run: bool, took: Duration) {
     let failing = verdict.failing_checks().join(", ");
     let reasons = verdict.reasons.join(" | ");
+    let warnings = verdict.warnings.join(" | ");
+    let warnings = (!warnings.is_empty()).then_some(warnings.as_str());
     match (verdict.status, dry_run) {
         (Status::Succeeded, _) => {
-            info!(deployment_id = %event.deployment_id, hook = %verdict.hook, status = %verdict.status, checks = verdict.checks.len(), duration_ms = millis(took), "verdict")
+            info!(deployment_id = %event.deployment_id, hook = %verdict.hook, status = %verdict.status, checks = verdict.checks.len(), duration_ms = millis(took), warnings, "verdict")
         }
         (Status::Failed, false) => {
-            warn!(deployment_id = %event.deployment_id, hook = %verdict.hook, status = %verdict.status, failing_checks = %failing, reasons = %reasons, checks = verdict.checks.len(), duration_ms = millis(took), "verdict")
+            warn!(deployment_id = %event.deployment_id, hook = %verdict.hook, status = %verdict.status, failing_checks = %failing, reasons = %reasons, checks = verdict.checks.len(), duration_ms = millis(took), warnings, "verdict")
         }
         (Status::Failed, true) => {
-            warn!(deployment_id = %event.deployment_id, hook = %verdict.hook, status = %verdict.status, failing_checks = %failing, reasons = %reasons, checks = verdict.checks.len(), duration_ms = millis(took), dry_run = true, "verdict (DRY RUN: reporting Succeeded anyway; turn GREENLIGHT_DRY_RUN off to gate deployments)")
+            warn!(deployment_id = %event.deployment_id, hook = %verdict.hook, status = %verdict.status, failing_checks = %failing, reasons = %reasons, checks = verdict.checks.len(), duration_ms = millis(took), warnings, dry_run = true, "verdict (DRY RUN: reporting Succeeded anyway; turn GREENLIGHT_DRY_RUN off to gate deployments)")
         }
     }
 }
@@ -713,6 +771,132 @@ mod tests {
         assert_eq!(
             *reporter.statuses.lock().expect("lock"),
             vec![Status::Failed]
+        );
+    }
+
+    /// A runner for `hook` on `cloud`, with a spec that discovers its
+    /// listener.
+    fn discovering(hook: Hook, cloud: FakeCloud) -> HookRunner<Green, Recorder, FakeCloud> {
+        const DISCOVERS: &str = r#"{"readiness":{"enabled":false},"alarms":{"deployment_group":false},"target":{"resolve":{"alb-123.us-east-1.elb.amazonaws.com":"127.0.0.1"}},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200}]}]}"#;
+        let settings = Settings::load(
+            |name| (name == "GREENLIGHT_SPEC").then(|| DISCOVERS.to_owned()),
+            None,
+        );
+        HookRunner::new(hook, settings, Green(200), Recorder::default(), cloud)
+    }
+
+    #[tokio::test]
+    async fn a_hook_whose_lifecycle_event_is_not_in_progress_fails_naming_both() {
+        // GIVEN a deployment in AfterAllowTestTraffic
+        let cloud = FakeCloud::ready();
+        cloud.set_lifecycle_event("AfterAllowTestTraffic");
+        // WHEN the AfterAllowTraffic hook judges it
+        let runner = discovering(Hook::AfterAllowTraffic, cloud);
+        let verdict = runner
+            .judge(&HookEvent::parse(&sample()).expect("event"), far())
+            .await;
+        // THEN it fails before any check, naming both events
+        assert_eq!(verdict.status, Status::Failed);
+        assert!(verdict.checks.is_empty());
+        assert_eq!(
+            verdict.reasons,
+            vec![
+                "lifecycle: this is the AfterAllowTraffic hook, but the deployment is in AfterAllowTestTraffic (AfterAllowTraffic is Pending): check the AppSpec's Hooks section"
+            ]
+        );
+        // AND in its own event it runs its checks
+        let cloud = FakeCloud::ready();
+        cloud.set_lifecycle_event("AfterAllowTraffic");
+        let runner = discovering(Hook::AfterAllowTraffic, cloud);
+        let verdict = runner
+            .judge(&HookEvent::parse(&sample()).expect("event"), far())
+            .await;
+        assert_eq!(verdict.status, Status::Succeeded, "{verdict:?}");
+    }
+
+    #[tokio::test]
+    async fn a_target_without_lifecycle_events_fails_closed() {
+        let cloud = FakeCloud::ready();
+        cloud.clear_lifecycle_events();
+        let runner = discovering(Hook::AfterAllowTestTraffic, cloud);
+        let verdict = runner
+            .judge(&HookEvent::parse(&sample()).expect("event"), far())
+            .await;
+        assert_eq!(verdict.status, Status::Failed);
+        assert!(
+            verdict.reasons[0].contains("lists no lifecycle events"),
+            "{verdict:?}"
+        );
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    /// An AfterAllowTraffic runner with a 30 s bake on one metric, green
+    /// answering `status`.
+    fn baking(status: u16, cloud: FakeCloud) -> HookRunner<Green, Recorder, FakeCloud> {
+        const BAKES: &str = r#"{"target":{"url":"http://127.0.0.1:9"},"readiness":{"enabled":false},"alarms":{"deployment_group":false},"bake":{"duration_ms":30000,"metrics":[{"metric":"X","stat":"Sum","greater_than":5,"dimensions":{}}]},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200}]}]}"#;
+        let settings = Settings::load(
+            |name| (name == "GREENLIGHT_SPEC").then(|| BAKES.to_owned()),
+            None,
+        );
+        cloud.set_lifecycle_event("AfterAllowTraffic");
+        HookRunner::new(
+            Hook::AfterAllowTraffic,
+            settings,
+            Green(status),
+            Recorder::default(),
+            cloud,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_failed_check_the_bake_is_skipped_and_reads_nothing() {
+        // GIVEN green answering 500 and a 30 s bake
+        let runner = baking(500, FakeCloud::ready());
+        // WHEN the hook judges
+        let verdict = runner
+            .judge(&HookEvent::parse(&sample()).expect("event"), far())
+            .await;
+        // THEN it fails on the check alone; the bake is listed as skipped and
+        // never read CloudWatch
+        assert_eq!(verdict.status, Status::Failed);
+        assert_eq!(verdict.reasons.len(), 1, "{verdict:?}");
+        let bake = verdict.checks.last().expect("the bake");
+        assert_eq!(
+            (bake.name.as_str(), bake.outcome),
+            ("bake", Outcome::Skipped)
+        );
+        assert!(!runner.cloud.calls().contains(&"cloudwatch:GetMetricData"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_no_time_left_after_the_checks_the_bake_says_so() {
+        // GIVEN a stop time that has come by the end of the checks
+        let runner = baking(200, FakeCloud::ready());
+        let until = Instant::now()
+            + runner.settings.report_margin
+            + CHECK_GUARD
+            + Duration::from_millis(50);
+        // WHEN the hook judges
+        let verdict = runner
+            .judge(&HookEvent::parse(&sample()).expect("event"), until)
+            .await;
+        // THEN the bake did not run, saying why, and CloudWatch got no call
+        assert_eq!(verdict.status, Status::Failed);
+        assert!(
+            verdict
+                .reasons
+                .contains(&"bake: not run: no time left after the checks".to_owned()),
+            "{verdict:?}"
+        );
+        assert!(
+            !runner
+                .cloud
+                .calls()
+                .iter()
+                .any(|c| c.starts_with("cloudwatch:"))
         );
     }
 

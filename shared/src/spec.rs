@@ -114,8 +114,9 @@ pub struct AlarmsSpec {
     /// (default true).
     #[serde(default = "yes")]
     pub deployment_group: bool,
-    /// More alarm names to watch.
+    /// More alarm names to watch (at most 1000).
     #[serde(default)]
+    #[schemars(length(max = 1000))]
     pub names: Vec<String>,
     /// Fail when an alarm's state cannot be read (missing alarm, API error).
     /// Default true: doubt means Failed.
@@ -175,6 +176,12 @@ pub struct MetricGateSpec {
     pub greater_than: Option<f64>,
     /// Breach when the value is less than this.
     pub less_than: Option<f64>,
+    /// Fail the bake when the metric has no datapoint in any look of the
+    /// whole bake (default false: the verdict then only warns that the gate
+    /// saw nothing, which often means a typo in the metric's name or
+    /// dimensions).
+    #[serde(default)]
+    pub require_data: bool,
 }
 
 /// Defaults for every check.

@@ -45,15 +45,21 @@ pub struct Verdict {
     pub reasons: Vec<String>,
     /// Every check's result.
     pub checks: Vec<CheckResult>,
+    /// What an operator should know even when it succeeded, e.g. a metric
+    /// gate that saw no datapoint in the whole bake.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Verdict {
     /// Derives the verdict from the results. No results at all is a failure:
-    /// a hook that checked nothing has proven nothing.
+    /// a hook that checked nothing has proven nothing. Each failed result
+    /// gives a reason; a skipped one gives none (the failure before it did),
+    /// and Succeeded needs every result passed.
     pub fn from_checks(hook: Hook, checks: Vec<CheckResult>) -> Self {
         let mut reasons: Vec<String> = checks
             .iter()
-            .filter(|c| !c.passed())
+            .filter(|c| c.failed_outright())
             .map(CheckResult::summary)
             .collect();
         if checks.is_empty() {
@@ -61,7 +67,7 @@ impl Verdict {
                 "no check in the spec runs in {hook}: add one, or list {hook} in a check's \"hooks\""
             ));
         }
-        let status = if reasons.is_empty() {
+        let status = if reasons.is_empty() && checks.iter().all(CheckResult::passed) {
             Status::Succeeded
         } else {
             Status::Failed
@@ -71,7 +77,14 @@ impl Verdict {
             status,
             reasons,
             checks,
+            warnings: Vec::new(),
         }
+    }
+
+    /// This verdict with `warnings` added.
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings.extend(warnings);
+        self
     }
 
     /// A failure before any check could run (bad spec, bad configuration…).
@@ -81,6 +94,7 @@ impl Verdict {
             status: Status::Failed,
             reasons: vec![reason],
             checks: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -91,8 +105,8 @@ impl Verdict {
         if redactor.is_empty() {
             return self;
         }
-        for reason in &mut self.reasons {
-            *reason = redactor.redact(reason);
+        for text in self.reasons.iter_mut().chain(self.warnings.iter_mut()) {
+            *text = redactor.redact(text);
         }
         for check in &mut self.checks {
             check.redact(redactor);
@@ -100,11 +114,11 @@ impl Verdict {
         self
     }
 
-    /// Names of the checks that failed.
+    /// Names of the checks that failed (not those skipped).
     pub fn failing_checks(&self) -> Vec<&str> {
         self.checks
             .iter()
-            .filter(|c| !c.passed())
+            .filter(|c| c.failed_outright())
             .map(|c| c.name.as_str())
             .collect()
     }
@@ -175,5 +189,38 @@ mod tests {
         let verdict = Verdict::from_checks(Hook::AfterAllowTraffic, vec![panicked]);
         assert_eq!(verdict.status, Status::Failed);
         assert_eq!(verdict.reasons, vec!["boom: the check panicked: oops"]);
+    }
+
+    #[test]
+    fn a_skipped_result_adds_no_reason_and_is_no_pass() {
+        // GIVEN a failed check and the bake skipped after it
+        let skipped = crate::stage::NotRun::EarlierStageFailed.result(crate::stage::Stage::Bake);
+        // WHEN the verdict is derived
+        let verdict =
+            Verdict::from_checks(Hook::AfterAllowTraffic, vec![result("a", false), skipped]);
+        // THEN it fails for the check alone, listing the bake
+        assert_eq!(verdict.status, Status::Failed);
+        assert_eq!(verdict.reasons.len(), 1);
+        assert_eq!(verdict.failing_checks(), vec!["a"]);
+        assert_eq!(verdict.checks[1].outcome, Outcome::Skipped);
+        let json = serde_json::to_value(&verdict).expect("serializes");
+        assert_eq!(json["checks"][1]["outcome"], "skipped");
+        // AND a skipped result alone is never Succeeded
+        let alone = Verdict::from_checks(
+            Hook::AfterAllowTraffic,
+            vec![crate::stage::NotRun::EarlierStageFailed.result(crate::stage::Stage::Bake)],
+        );
+        assert_eq!(alone.status, Status::Failed);
+    }
+
+    #[test]
+    fn warnings_are_serialized_only_when_there_are_some() {
+        let verdict = Verdict::from_checks(Hook::AfterAllowTraffic, vec![result("a", true)]);
+        let json = serde_json::to_value(&verdict).expect("serializes");
+        assert!(json.get("warnings").is_none());
+        let verdict = verdict.with_warnings(vec!["bake: metric x saw no datapoint".to_owned()]);
+        assert_eq!(verdict.status, Status::Succeeded);
+        let json = serde_json::to_value(&verdict).expect("serializes");
+        assert_eq!(json["warnings"][0], "bake: metric x saw no datapoint");
     }
 }

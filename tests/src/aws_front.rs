@@ -26,12 +26,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-pub use cloudwatch::{AlarmState, MetricKey};
+pub use cloudwatch::{ALARMS_PER_PAGE, AlarmState, MAX_ALARM_NAMES, MetricKey, MetricStatus};
 pub use deployments::{AlarmConfiguration, EcsTarget, TaskSetInfo, TaskSetLabel};
 pub use target_health::TargetHealth;
 pub use task_sets::{Stability, TaskSetState};
 
-use crate::codedeploy::{Fault, Ledger, PUT_STATUS, StatusCall};
+use crate::codedeploy::{BAD_GATEWAY_HTML, Fault, Ledger, PUT_STATUS, StatusCall};
 use crate::{ServerHandle, bind, serve};
 
 /// The AWS service a call was for.
@@ -181,6 +181,10 @@ struct State {
     /// By alarm name.
     alarms: BTreeMap<String, Playing<AlarmState>>,
     metrics: Vec<(MetricKey, Playing<Option<f64>>)>,
+    /// `StatusCode` and `Messages` of the results for matching metrics.
+    metric_statuses: Vec<(MetricKey, MetricStatus)>,
+    /// `GetMetricData`'s top-level `Messages`.
+    metric_data_messages: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -374,6 +378,22 @@ impl AwsFront {
         let mut state = self.shared.state();
         state.metrics.retain(|(k, _)| *k != key);
         state.metrics.push((key, Playing::new(values.into())));
+    }
+
+    /// The `StatusCode` and `Messages` of `GetMetricData` results for queries
+    /// matching `key` (otherwise `Complete`, no messages).
+    pub fn set_metric_status(&self, key: MetricKey, status: MetricStatus) {
+        let mut state = self.shared.state();
+        state.metric_statuses.retain(|(k, _)| *k != key);
+        state.metric_statuses.push((key, status));
+    }
+
+    /// `GetMetricData`'s top-level `Messages`, `(Code, Value)` each.
+    pub fn set_metric_data_messages(&self, messages: &[(&str, &str)]) {
+        self.shared.state().metric_data_messages = messages
+            .iter()
+            .map(|(code, value)| ((*code).to_owned(), (*value).to_owned()))
+            .collect();
     }
 }
 
@@ -695,6 +715,13 @@ fn fault_answer(call: &Call, fault: Fault) -> Option<Reply> {
     );
     let (status, kind, message) = match fault {
         Fault::Stall(_) => return None,
+        Fault::BadGatewayHtml => {
+            return Some(Reply::new(
+                StatusCode::BAD_GATEWAY,
+                "text/html",
+                BAD_GATEWAY_HTML.as_bytes().to_vec(),
+            ));
+        }
         Fault::Throttle => (
             StatusCode::BAD_REQUEST,
             Errors {

@@ -31,7 +31,13 @@ pub enum Fault {
     AccessDenied,
     /// No answer at all for this long, then the normal one.
     Stall(Duration),
+    /// HTTP 502 with an HTML body and no AWS error in it, as a proxy or load
+    /// balancer in front of the service answers.
+    BadGatewayHtml,
 }
+
+/// The body of [`Fault::BadGatewayHtml`]: nginx's, lines and all.
+pub const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
 /// One recorded `PutLifecycleEventHookExecutionStatus` call.
 #[derive(Debug, Clone, PartialEq, Eq)]

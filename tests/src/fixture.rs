@@ -3,8 +3,8 @@
 //! CODE_DEPLOY-controlled service with two task sets (blue PRIMARY, green
 //! ACTIVE), an ALB with a production and a test listener, two target groups,
 //! a CodeDeploy application, deployment group and deployment; plus what moto
-//! cannot hold, staged in the [`AwsFront`]: the deployment's ECS target (green
-//! on 0 % of production traffic), both task sets steady with 1 of 1 task
+//! cannot hold, staged in the [`AwsFront`]: the deployment's ECS target (in
+//! AfterAllowTestTraffic, green on 0 % of production traffic), both task sets steady with 1 of 1 task
 //! running, and the group's alarms (if any) configured and `OK`. Tests then
 //! restage what their scenario changes.
 //!
@@ -138,10 +138,46 @@ impl EcsBlueGreen {
         Setup::new(test_port, prod_port).create(config, front).await
     }
 
+    /// The deployment's ECS target as CodeDeploy describes it while the
+    /// lifecycle event `event` (one of [`LIFECYCLE_EVENTS`]) is in progress:
+    /// the events before it `Succeeded`, those after it `Pending`, and green
+    /// on 0 % of production traffic until `AllowTraffic` is done, 100 % after.
+    ///
+    /// Panics when `event` is not an ECS lifecycle event.
+    pub fn ecs_target_in(&self, event: &str) -> EcsTarget {
+        let at = LIFECYCLE_EVENTS
+            .iter()
+            .position(|e| *e == event)
+            .unwrap_or_else(|| panic!("{event} is not an ECS lifecycle event"));
+        let allow_traffic = LIFECYCLE_EVENTS
+            .iter()
+            .position(|e| *e == "AllowTraffic")
+            .expect("AllowTraffic");
+        let events: Vec<(&str, &str)> = LIFECYCLE_EVENTS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let status = match i.cmp(&at) {
+                    std::cmp::Ordering::Less => "Succeeded",
+                    std::cmp::Ordering::Equal => "InProgress",
+                    std::cmp::Ordering::Greater => "Pending",
+                };
+                (*name, status)
+            })
+            .collect();
+        let green_weight = if at > allow_traffic { 100.0 } else { 0.0 };
+        self.ecs_target(green_weight, &events)
+    }
+
+    /// Stages [`EcsBlueGreen::ecs_target_in`] `event` in `front`.
+    pub fn stage_lifecycle_event(&self, front: &AwsFront, event: &str) {
+        front.set_deployment_targets(&self.deployment_id, vec![self.ecs_target_in(event)]);
+    }
+
     /// The deployment's ECS target as CodeDeploy describes it with
     /// `green_weight` percent of production traffic on green (0 until
-    /// `AllowTraffic`, 100 after).
-    pub fn ecs_target(&self, green_weight: f64) -> EcsTarget {
+    /// `AllowTraffic`, 100 after) and these `(lifecycleEventName, status)`.
+    pub fn ecs_target(&self, green_weight: f64, events: &[(&str, &str)]) -> EcsTarget {
         let info = |side: &Side, label: TaskSetLabel, status: &str, weight: f64| TaskSetInfo {
             identifier: side.task_set_id.clone(),
             desired_count: 1,
@@ -152,16 +188,6 @@ impl EcsBlueGreen {
             target_group: side.target_group_name.clone(),
             label,
         };
-        let events = [
-            ("BeforeInstall", "Succeeded"),
-            ("Install", "Succeeded"),
-            ("AfterInstall", "Succeeded"),
-            ("AllowTestTraffic", "Succeeded"),
-            ("AfterAllowTestTraffic", "InProgress"),
-            ("BeforeAllowTraffic", "Pending"),
-            ("AllowTraffic", "Pending"),
-            ("AfterAllowTraffic", "Pending"),
-        ];
         EcsTarget {
             target_id: format!("{}:{}", self.cluster, self.service),
             target_arn: self.service_arn.clone(),
@@ -180,6 +206,30 @@ impl EcsBlueGreen {
                 info(&self.green, TaskSetLabel::Green, "ACTIVE", green_weight),
             ],
         }
+    }
+}
+
+/// The lifecycle events of an ECS blue/green deployment, in order.
+pub const LIFECYCLE_EVENTS: [&str; 8] = [
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+];
+
+/// The lifecycle event a hook binary (e.g. `after-allow-traffic`) answers.
+///
+/// Panics for any other name.
+pub fn lifecycle_event_of(hook: &str) -> &'static str {
+    match hook {
+        "after-allow-test-traffic" => "AfterAllowTestTraffic",
+        "before-allow-traffic" => "BeforeAllowTraffic",
+        "after-allow-traffic" => "AfterAllowTraffic",
+        other => panic!("{other} is not a greenlight hook"),
     }
 }
 
@@ -407,7 +457,7 @@ async fn create(setup: Setup, config: &SdkConfig, front: &AwsFront) -> EcsBlueGr
         green: side(1),
     };
     let targets = if setup.ecs {
-        vec![fixture.ecs_target(0.0)]
+        vec![fixture.ecs_target_in("AfterAllowTestTraffic")]
     } else {
         Vec::new()
     };

@@ -88,6 +88,11 @@ impl GreenService {
         }
     }
 
+    /// Changes how green answers from the next request on.
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        self.inner.lock().expect("lock").behaviour = behaviour;
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

@@ -13,8 +13,8 @@ use aws_sdk_codedeploy::types::{ComputePlatform, DeploymentTargetType, TargetLab
 use aws_sdk_ecs::types::StabilityStatus;
 use aws_sdk_elasticloadbalancingv2::types::{TargetHealthReasonEnum, TargetHealthStateEnum};
 use greenlight_e2e::aws_front::{
-    AlarmConfiguration, AlarmState, AwsFront, MetricKey, Script, Service, TargetHealth,
-    TaskSetState,
+    ALARMS_PER_PAGE, AlarmConfiguration, AlarmState, AwsFront, MAX_ALARM_NAMES, MetricKey, Script,
+    Service, TargetHealth, TaskSetState,
 };
 use greenlight_e2e::codedeploy::Fault;
 use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup};
@@ -565,4 +565,56 @@ async fn variants_without_test_listener_and_not_ecs() {
         .await
         .expect_err("no such deployment");
     assert_eq!(error.code(), Some("DeploymentDoesNotExistException"));
+}
+
+#[tokio::test]
+async fn describe_alarms_refuses_more_than_100_names_and_pages_its_answers() {
+    // GIVEN 45 alarms in the front (CloudWatch is served without moto)
+    let front = AwsFront::start(None).await;
+    let names: Vec<String> = (0..45).map(|i| format!("alarm-{i:02}")).collect();
+    for name in &names {
+        front.set_alarm(name, AlarmState::Ok);
+    }
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk_config(&front.url()));
+    // WHEN a client asks for 101 names at once
+    let too_many: Vec<String> = (0..=MAX_ALARM_NAMES).map(|i| format!("a{i}")).collect();
+    let error = cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(too_many))
+        .send()
+        .await
+        .expect_err("more than 100 names are refused");
+    // THEN it is refused as CloudWatch refuses it
+    assert_eq!(error.code(), Some("ValidationError"), "{error:?}");
+    // WHEN it asks for the 45 with MaxRecords 100
+    let first = cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(names.clone()))
+        .max_records(100)
+        .send()
+        .await
+        .expect("page 1");
+    // THEN the answer comes in pages of at most 40, chained by NextToken
+    assert_eq!(first.metric_alarms().len(), ALARMS_PER_PAGE);
+    let token = first.next_token().expect("a NextToken").to_owned();
+    let second = cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(names.clone()))
+        .max_records(100)
+        .next_token(token)
+        .send()
+        .await
+        .expect("page 2");
+    assert_eq!(second.metric_alarms().len(), 5);
+    assert_eq!(second.next_token(), None);
+    // AND a smaller MaxRecords is honoured
+    let small = cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(names))
+        .max_records(10)
+        .send()
+        .await
+        .expect("a small page");
+    assert_eq!(small.metric_alarms().len(), 10);
+    assert!(small.next_token().is_some());
 }

@@ -6,13 +6,15 @@
 //! of status calls and the status CodeDeploy took.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use greenlight_e2e::aws_front::{
-    AlarmConfiguration, AlarmState, AwsFront, MetricKey, Script, TargetHealth, TaskSetState,
+    AlarmConfiguration, AlarmState, AwsFront, MetricKey, MetricStatus, Script, Service,
+    TargetHealth, TaskSetState,
 };
 use greenlight_e2e::codedeploy::Fault;
-use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup};
+use greenlight_e2e::fixture::{CONTAINER_PORT, EcsBlueGreen, Setup, lifecycle_event_of};
 use greenlight_e2e::green::{Behaviour, GreenService};
 use greenlight_e2e::hook::{Invocation, Run, with_canary};
 use greenlight_e2e::moto::{MotoServer, sdk_config};
@@ -27,6 +29,9 @@ struct World {
     fixture: EcsBlueGreen,
     test_green: GreenService,
     prod_green: GreenService,
+    /// Whether the test staged the deployment's lifecycle events itself;
+    /// otherwise each run stages its hook's own event in progress.
+    lifecycle_staged: AtomicBool,
 }
 
 impl World {
@@ -44,7 +49,15 @@ impl World {
             fixture,
             test_green,
             prod_green,
+            lifecycle_staged: AtomicBool::new(false),
         }
+    }
+
+    /// Puts the deployment in lifecycle event `event` for every later run,
+    /// whichever hook runs.
+    fn stage_lifecycle_event(&self, event: &str) {
+        self.fixture.stage_lifecycle_event(&self.front, event);
+        self.lifecycle_staged.store(true, Ordering::SeqCst);
     }
 
     /// A spec with no URL: the listener comes from the deployment, and its
@@ -73,11 +86,19 @@ impl World {
         .await
     }
 
-    /// Runs `hook` on the staged deployment, its invocation changed by `change`.
+    /// Runs `hook` on the staged deployment, its invocation (20 s timeout)
+    /// changed by `change`. Unless the test staged the lifecycle events, the
+    /// deployment is in the hook's own lifecycle event, as when CodeDeploy
+    /// invokes it.
     async fn run_with(&self, hook: &str, change: impl FnOnce(Invocation) -> Invocation) -> Run {
-        let mut invocation = change(Invocation::new(hook, "").with_front(self.front.clone()));
-        invocation.event["DeploymentId"] = Value::String(self.fixture.deployment_id.clone());
+        if !self.lifecycle_staged.load(Ordering::SeqCst) {
+            self.fixture
+                .stage_lifecycle_event(&self.front, lifecycle_event_of(hook));
+        }
+        let mut invocation = Invocation::new(hook, "").with_front(self.front.clone());
         invocation.timeout = Duration::from_secs(20);
+        let mut invocation = change(invocation);
+        invocation.event["DeploymentId"] = Value::String(self.fixture.deployment_id.clone());
         invocation.run().await
     }
 }
@@ -622,4 +643,328 @@ async fn cloudwatch_throttling_during_the_bake_fails_closed() {
     assert_eq!(verdict["failing_checks"], "bake");
     let why = run.reasons();
     assert!(why.contains("cloudwatch:GetMetricData"), "{why}");
+}
+
+// --- Holes an outside review found (issue 11), rows of docs/fault-matrix.md
+
+#[tokio::test]
+async fn a_hook_wired_to_the_wrong_lifecycle_event_fails_naming_both_events() {
+    // GIVEN a deployment in AfterAllowTestTraffic: green on the test listener
+    // answers 500, production still serves blue, which is healthy
+    let world = World::new(|s| s).await;
+    world.stage_lifecycle_event("AfterAllowTestTraffic");
+    world.test_green.set_behaviour(Behaviour::Error500);
+    // WHEN the AfterAllowTraffic hook receives the event (an AppSpec that
+    // names the wrong function for AfterAllowTestTraffic)
+    let run = world
+        .run("after-allow-traffic", &world.spec(json!({})))
+        .await;
+    // THEN it fails, naming its own event and the one in progress, and
+    // probes nothing: production's health is blue's
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("this is the AfterAllowTraffic hook, but the deployment is in AfterAllowTestTraffic (AfterAllowTraffic is Pending)"),
+        "{why}"
+    );
+    assert_eq!(world.prod_green.requests(), 0);
+    assert_eq!(world.test_green.requests(), 0);
+}
+
+#[tokio::test]
+async fn readiness_looks_once_more_at_its_timeout() {
+    // GIVEN green's task set stabilizing, steady after 3.8 s
+    let world = World::new(|s| s).await;
+    world.front.set_task_set(
+        &world.fixture.green.task_set_id,
+        Script::new(TaskSetState::stabilizing(0, 1, 1))
+            .then_after(Duration::from_millis(3800), TaskSetState::steady(1)),
+    );
+    // WHEN readiness waits up to 5 s, backing off up to 10 s between polls
+    let spec = world.spec(json!({"readiness": {"timeout_ms": 5000, "interval_ms": 10000}}));
+    let run = world.run("before-allow-traffic", &spec).await;
+    // THEN it looked once more at the 5 s limit, found green steady, and
+    // went on to the checks
+    run.assert_reported_once("Succeeded");
+    let readiness = run
+        .log_fields("check passed")
+        .into_iter()
+        .find(|l| l["check"] == "readiness")
+        .unwrap_or_else(|| panic!("no readiness pass:\n{}", run.log_text()));
+    assert!(
+        readiness["duration_ms"].as_u64().unwrap_or_default() >= 3800,
+        "{readiness}"
+    );
+    assert_eq!(world.test_green.requests(), 1);
+}
+
+/// A bake over `duration_ms` watching green's 5xx count (`greater_than` 5),
+/// with `extra` fields in the metric gate.
+fn bake_on_5xx(duration_ms: u64, extra: Value) -> Value {
+    let mut metric =
+        json!({"metric": "HTTPCode_Target_5XX_Count", "stat": "Sum", "greater_than": 5});
+    if let (Value::Object(metric), Value::Object(extra)) = (&mut metric, extra) {
+        metric.extend(extra);
+    }
+    json!({"duration_ms": duration_ms, "interval_ms": 500, "metrics": [metric]})
+}
+
+#[tokio::test]
+async fn a_metric_result_that_is_not_complete_fails_the_bake() {
+    // GIVEN CloudWatch answering GetMetricData for green's 5xx count with a
+    // result that is InternalError, without datapoints
+    let world = World::new(|s| s).await;
+    let key = MetricKey::named("HTTPCode_Target_5XX_Count");
+    world.front.set_metric(key.clone(), None);
+    world.front.set_metric_status(
+        key,
+        MetricStatus::new("InternalError", "InternalError", "Internal service error"),
+    );
+    // WHEN AfterAllowTraffic bakes on that metric
+    let spec = world.spec(json!({"bake": bake_on_5xx(2000, json!({}))}));
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the result is unreadable, not "no data": the bake fails, saying so
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("cloudwatch:GetMetricData failed: the result is InternalError, not Complete"),
+        "{why}"
+    );
+    assert!(why.contains("Internal service error"), "{why}");
+}
+
+#[tokio::test]
+async fn more_than_a_hundred_alarms_are_read_in_batches_and_pages() {
+    // GIVEN the group's two alarms and 100 more in the spec, the 102nd in
+    // ALARM (CloudWatch takes at most 100 names a call, and pages)
+    let world = World::new(|s| {
+        s.alarms(AlarmConfiguration::watching(&[
+            "green-5xx",
+            "green-latency",
+        ]))
+    })
+    .await;
+    let names: Vec<String> = (0..100).map(|i| format!("svc-alarm-{i:03}")).collect();
+    for name in &names {
+        world.front.set_alarm(name, AlarmState::Ok);
+    }
+    world.front.set_alarm("svc-alarm-099", AlarmState::Alarm);
+    // WHEN the hook's alarm gate reads them
+    let spec = world.spec(json!({"alarms": {"names": names}}));
+    let run = world.run("after-allow-test-traffic", &spec).await;
+    // THEN it fails, naming the alarm past the 100th
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("expected alarm svc-alarm-099 not in ALARM, got ALARM"),
+        "{why}"
+    );
+    assert!(!why.contains("svc-alarm-098 not in ALARM"), "{why}");
+    // AND no call asked for more than 100 names
+    assert!(
+        run.api_calls
+            .iter()
+            .filter(|c| c.operation == "DescribeAlarms")
+            .all(|c| c.answered == 200),
+        "{:?}",
+        run.api_calls
+    );
+}
+
+#[tokio::test]
+async fn a_bake_with_nothing_to_watch_is_refused() {
+    // GIVEN a bake with no metric, no alarm name and the group's alarms off
+    let world = World::new(|s| s).await;
+    let spec = world.spec(json!({
+        "alarms": {"deployment_group": false},
+        "bake": {"duration_ms": 2000}
+    }));
+    // WHEN AfterAllowTraffic runs
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the spec is refused, saying what to add
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("bake: nothing to watch: add bake.metrics or alarms.names"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_bake_on_a_group_whose_alarm_configuration_is_disabled_fails_saying_what_to_fix() {
+    // GIVEN a deployment group whose alarm configuration is disabled, and a
+    // bake with no metrics and no alarm names of its own
+    let world = World::new(|s| {
+        s.alarms(AlarmConfiguration {
+            enabled: false,
+            ignore_poll_alarm_failure: false,
+            alarms: vec!["green-5xx".to_owned()],
+        })
+    })
+    .await;
+    let spec = world.spec(json!({"bake": {"duration_ms": 2000}}));
+    // WHEN AfterAllowTraffic runs
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the bake fails at once: it would watch nothing
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("bake: nothing to watch: the alarm configuration of deployment group greenlight-dg is disabled"),
+        "{why}"
+    );
+    assert!(
+        why.contains("enable the group's alarm configuration, or add alarms.names or bake.metrics"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_metric_gate_that_saw_no_datapoint_is_named_in_the_verdict() {
+    // GIVEN a bake on a metric CloudWatch has no datapoint for (a typo)
+    let world = World::new(|s| s).await;
+    let spec = world.spec(json!({"bake": bake_on_5xx(2000, json!({"name": "green-5xx"}))}));
+    // WHEN AfterAllowTraffic bakes
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN a ceiling without data still passes, but the verdict line says
+    // that the gate saw nothing
+    run.assert_reported_once("Succeeded");
+    let warnings = run.verdict()["warnings"].to_string();
+    assert!(
+        warnings.contains("bake: metric green-5xx saw no datapoint in"),
+        "{}",
+        run.log_text()
+    );
+}
+
+#[tokio::test]
+async fn a_metric_gate_requiring_data_that_saw_none_fails() {
+    // GIVEN a bake on a metric CloudWatch has no datapoint for, with
+    // require_data
+    let world = World::new(|s| s).await;
+    let spec = world.spec(json!({"bake": bake_on_5xx(
+        2000,
+        json!({"name": "green-5xx", "require_data": true})
+    )}));
+    // WHEN AfterAllowTraffic bakes
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the bake fails, saying the gate saw nothing
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("metric green-5xx saw no datapoint in"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn green_hanging_past_the_stop_time_leaves_the_alarms_and_the_bake_not_run() {
+    // GIVEN production on green, green hanging, and alarms and a bake to
+    // watch after the checks
+    let world = World::new(|s| s).await;
+    world.front.set_alarm("green-5xx", AlarmState::Ok);
+    world.prod_green.set_behaviour(Behaviour::Hang);
+    let mut spec = world.spec(json!({
+        "alarms": {"names": ["green-5xx"]},
+        "bake": bake_on_5xx(2000, json!({}))
+    }));
+    spec["checks"][0]["timeout_ms"] = json!(30000);
+    // WHEN AfterAllowTraffic runs with 6 s to go: the check hangs until the
+    // hook must stop
+    let run = world
+        .run_with("after-allow-traffic", |invocation| {
+            let mut invocation = invocation.env("GREENLIGHT_SPEC", &spec.to_string());
+            invocation.timeout = Duration::from_secs(6);
+            invocation
+        })
+        .await;
+    // THEN the reasons say the alarms and the bake did not run for lack of
+    // time, blame neither CloudWatch nor the function's timeout, and
+    // CloudWatch got no call
+    run.assert_reported_once("Failed");
+    let why = run.reasons();
+    assert!(
+        why.contains("alarms: not run: no time left after the checks"),
+        "{why}"
+    );
+    assert!(
+        why.contains("bake: not run: no time left after the checks"),
+        "{why}"
+    );
+    assert!(!why.contains("CloudWatch did not answer"), "{why}");
+    assert!(!why.contains("raise the function's timeout"), "{why}");
+    let cloudwatch: Vec<&str> = run
+        .api_calls
+        .iter()
+        .filter(|c| c.service == Service::CloudWatch)
+        .map(|c| c.operation.as_str())
+        .collect();
+    assert!(cloudwatch.is_empty(), "{cloudwatch:?}");
+}
+
+#[tokio::test]
+async fn a_failed_check_skips_the_bake() {
+    // GIVEN production on green, green answering 500, and an 8 s bake
+    let world = World::new(|s| s).await;
+    world.prod_green.set_behaviour(Behaviour::Error500);
+    let spec = world.spec(json!({"bake": bake_on_5xx(8000, json!({}))}));
+    // WHEN AfterAllowTraffic runs
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN it fails on the check at once: the bake is listed as skipped, adds
+    // no reason, and never read CloudWatch (a bake would delay the rollback)
+    run.assert_reported_once("Failed");
+    let skipped = run
+        .log_fields("check skipped")
+        .into_iter()
+        .find(|l| l["check"] == "bake")
+        .unwrap_or_else(|| panic!("no bake line:\n{}", run.log_text()));
+    assert_eq!(skipped["reason"], "not run: an earlier stage failed");
+    assert_eq!(skipped["outcome"], "skipped");
+    let why = run.reasons();
+    assert!(!why.contains("bake"), "{why}");
+    assert_eq!(world.front.count("GetMetricData"), 0);
+}
+
+#[tokio::test]
+async fn an_html_error_from_cloudwatch_in_the_bake_names_the_metric_on_one_line() {
+    // GIVEN a bake watching an alarm and a metric, and GetMetricData answered
+    // by a proxy's HTML 502 page
+    let world = World::new(|s| s).await;
+    world.front.set_alarm("green-5xx", AlarmState::Ok);
+    world.front.fail("GetMetricData", Fault::BadGatewayHtml);
+    let spec = world.spec(json!({
+        "alarms": {"names": ["green-5xx"]},
+        "bake": bake_on_5xx(3000, json!({}))
+    }));
+    // WHEN AfterAllowTraffic bakes
+    let run = world.run("after-allow-traffic", &spec).await;
+    // THEN the bake fails naming the metric (not the alarm), with the error
+    // on one bounded line
+    run.assert_reported_once("Failed");
+    let line = run
+        .log_fields("check failed")
+        .into_iter()
+        .find(|l| l["check"] == "bake")
+        .unwrap_or_else(|| panic!("no bake line:\n{}", run.log_text()));
+    assert_eq!(
+        line["expected"],
+        "metric HTTPCode_Target_5XX_Count Sum <= 5"
+    );
+    let actual = line["actual"].as_str().unwrap_or_default();
+    assert!(
+        actual.starts_with(
+            "unreadable: cloudwatch:GetMetricData failed: HTTP 502: <html> <head><title>502 Bad Gateway</title></head> <body>"
+        ),
+        "{actual}"
+    );
+    assert!(actual.len() < 400, "{actual}");
+    let why = run.reasons();
+    assert!(
+        why.contains("got unreadable: cloudwatch:GetMetricData failed: HTTP 502: <html> <head>"),
+        "{why}"
+    );
+    assert!(
+        !run.log_text().contains("\\r\\n") && !run.log_text().contains("\\n"),
+        "{}",
+        run.log_text()
+    );
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
-    DeploymentReads, DeploymentTaskSet, Listener, LoadBalancer, MetricQuery, MetricReads,
-    TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+    DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, LoadBalancer,
+    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
 };
 use crate::discovery::{Deployment, Endpoint};
 use crate::spec::ListenerChoice;
@@ -26,6 +26,7 @@ struct State {
     metrics: HashMap<String, Vec<Option<f64>>>,
     failing: Vec<String>,
     calls: Vec<&'static str>,
+    lifecycle_events: Vec<LifecycleEvent>,
 }
 
 /// An ECS blue/green deployment `d-1` (app `app`, group `group`, cluster
@@ -48,8 +49,20 @@ impl FakeCloud {
                 pending: 0,
             },
             targets: vec![target("10.0.1.5", "healthy", None)],
+            lifecycle_events: lifecycle_events_during("AfterAllowTestTraffic"),
             ..State::default()
         }))
+    }
+
+    /// The deployment's lifecycle events while `event` runs (see
+    /// [`lifecycle_events_during`]).
+    pub(crate) fn set_lifecycle_event(&self, event: &str) {
+        self.state().lifecycle_events = lifecycle_events_during(event);
+    }
+
+    /// The deployment's target lists no lifecycle events.
+    pub(crate) fn clear_lifecycle_events(&self) {
+        self.state().lifecycle_events.clear();
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -81,6 +94,7 @@ impl FakeCloud {
                 ignore_poll_alarm_failure: false,
                 names: vec!["group-alarm".to_owned()],
             },
+            lifecycle_events: self.state().lifecycle_events.clone(),
         }
     }
 
@@ -144,6 +158,34 @@ impl FakeCloud {
     }
 }
 
+/// The ECS lifecycle events with `running` in progress: those before it
+/// succeeded, those after it pending.
+pub(crate) fn lifecycle_events_during(running: &str) -> Vec<LifecycleEvent> {
+    const ECS: [&str; 8] = [
+        "BeforeInstall",
+        "Install",
+        "AfterInstall",
+        "AllowTestTraffic",
+        "AfterAllowTestTraffic",
+        "BeforeAllowTraffic",
+        "AllowTraffic",
+        "AfterAllowTraffic",
+    ];
+    let at = ECS.iter().position(|name| *name == running);
+    ECS.iter()
+        .enumerate()
+        .map(|(i, name)| LifecycleEvent {
+            name: (*name).to_owned(),
+            status: match at.map(|at| i.cmp(&at)) {
+                Some(std::cmp::Ordering::Less) => "Succeeded",
+                Some(std::cmp::Ordering::Equal) => "InProgress",
+                _ => "Pending",
+            }
+            .to_owned(),
+        })
+        .collect()
+}
+
 fn target(id: &str, state: &str, reason: Option<&str>) -> TargetHealth {
     TargetHealth {
         id: id.to_owned(),
@@ -179,9 +221,9 @@ impl DeploymentReads for FakeCloud {
         })
     }
 
-    async fn task_sets(&self, _: &str) -> Result<Vec<DeploymentTaskSet>, AwsError> {
+    async fn deployment_target(&self, _: &str) -> Result<DeploymentTarget, AwsError> {
         self.call("codedeploy:BatchGetDeploymentTargets")?;
-        Ok(vec![
+        let task_sets = vec![
             DeploymentTaskSet {
                 identifier: "ts-blue".to_owned(),
                 label: Some("Blue".to_owned()),
@@ -194,7 +236,11 @@ impl DeploymentReads for FakeCloud {
                 target_group: Some("green".to_owned()),
                 traffic_weight: 0.0,
             },
-        ])
+        ];
+        Ok(DeploymentTarget {
+            task_sets,
+            lifecycle_events: self.state().lifecycle_events.clone(),
+        })
     }
 }
 

@@ -3,15 +3,17 @@
 
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::{
-    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, ScanBy,
+    AlarmType, Dimension, MessageData, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
 };
+use aws_sdk_codedeploy::config::http::HttpResponse;
 use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use super::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
-    DeploymentReads, DeploymentTaskSet, Listener, LoadBalancer, MetricQuery, MetricReads,
-    TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+    DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, LoadBalancer,
+    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState, one_line,
 };
 
 /// The SDK clients greenlight reads with.
@@ -119,23 +121,88 @@ impl super::ObjectReads for S3Objects {
     }
 }
 
-/// An SDK error as the API's name, the error code and message.
-fn failed<E, R>(api: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsError
+/// Most characters of a raw error body kept in a message.
+const RAW_BODY_CHARS: usize = 200;
+/// CloudWatch takes at most this many `AlarmNames` per `DescribeAlarms`.
+const ALARM_NAMES_PER_CALL: usize = 100;
+/// More pages than names in a batch is a service that never stops paging.
+const MAX_ALARM_PAGES: usize = ALARM_NAMES_PER_CALL;
+
+/// An SDK error as the API's name and what went wrong, on one bounded line.
+fn failed<E>(api: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    move |error| {
-        let message = match error.as_service_error() {
-            Some(service) => format!(
-                "{}: {}",
-                service.code().unwrap_or("error"),
-                service.message().unwrap_or("(no message)")
-            ),
-            None => DisplayErrorContext(&error).to_string(),
-        };
-        AwsError::new(api, message)
+    move |error| AwsError::new(api, describe(&error))
+}
+
+/// The modelled error code and message when AWS sent them; otherwise the
+/// HTTP status and the start of the body (a proxy's HTML page, say), as one
+/// line; otherwise the error chain (no answer at all: timeout, connection).
+fn describe<E>(error: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let Some(service) = error.as_service_error()
+        && (service.code().is_some() || service.message().is_some())
+    {
+        return format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("(no message)")
+        );
     }
+    match error.raw_response() {
+        Some(raw) => {
+            let body = String::from_utf8_lossy(raw.body().bytes().unwrap_or_default());
+            let body = one_line(&body, RAW_BODY_CHARS);
+            format!(
+                "HTTP {}: {}",
+                raw.status().as_u16(),
+                if body.is_empty() {
+                    "(empty body)"
+                } else {
+                    &body
+                }
+            )
+        }
+        None => DisplayErrorContext(error).to_string(),
+    }
+}
+
+/// Why a `GetMetricData` answer cannot be trusted, if it cannot: a result
+/// whose `StatusCode` is not `Complete` (`InternalError`, `Forbidden`,
+/// `PartialData`) or that carries messages, or messages on the answer.
+fn unreadable(output: &GetMetricDataOutput) -> Option<String> {
+    let mut problems = Vec::new();
+    for result in output.metric_data_results() {
+        let status = result
+            .status_code()
+            .map_or("without a StatusCode", StatusCode::as_str);
+        if status != StatusCode::Complete.as_str() {
+            problems.push(format!("the result is {status}, not Complete"));
+        }
+        if !result.messages().is_empty() {
+            problems.push(format!("the result says {}", messages(result.messages())));
+        }
+    }
+    if !output.messages().is_empty() {
+        problems.push(format!("the answer says {}", messages(output.messages())));
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+fn messages(list: &[MessageData]) -> String {
+    list.iter()
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m.code().unwrap_or("(no code)"),
+                m.value().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn missing(api: &'static str, what: &str) -> AwsError {
@@ -228,7 +295,7 @@ impl DeploymentReads for SdkCloud {
         })
     }
 
-    async fn task_sets(&self, deployment_id: &str) -> Result<Vec<DeploymentTaskSet>, AwsError> {
+    async fn deployment_target(&self, deployment_id: &str) -> Result<DeploymentTarget, AwsError> {
         let listed = self
             .codedeploy
             .list_deployment_targets()
@@ -238,7 +305,7 @@ impl DeploymentReads for SdkCloud {
             .map_err(failed("codedeploy:ListDeploymentTargets"))?;
         let ids = listed.target_ids().to_vec();
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(DeploymentTarget::default());
         }
         let targets = self
             .codedeploy
@@ -248,21 +315,40 @@ impl DeploymentReads for SdkCloud {
             .send()
             .await
             .map_err(failed("codedeploy:BatchGetDeploymentTargets"))?;
-        Ok(targets
+        let ecs: Vec<_> = targets
             .deployment_targets()
             .iter()
             .filter_map(|target| target.ecs_target())
-            .flat_map(|ecs| ecs.task_sets_info())
-            .map(|set| DeploymentTaskSet {
-                identifier: set.identifer().unwrap_or_default().to_owned(),
-                label: set.task_set_label().map(|l| l.as_str().to_owned()),
-                target_group: set
-                    .target_group()
-                    .and_then(|tg| tg.name())
-                    .map(str::to_owned),
-                traffic_weight: set.traffic_weight(),
-            })
-            .collect())
+            .collect();
+        Ok(DeploymentTarget {
+            task_sets: ecs
+                .iter()
+                .flat_map(|ecs| ecs.task_sets_info())
+                .map(|set| DeploymentTaskSet {
+                    identifier: set.identifer().unwrap_or_default().to_owned(),
+                    label: set.task_set_label().map(|l| l.as_str().to_owned()),
+                    target_group: set
+                        .target_group()
+                        .and_then(|tg| tg.name())
+                        .map(str::to_owned),
+                    traffic_weight: set.traffic_weight(),
+                })
+                .collect(),
+            // An ECS deployment has one target: the service.
+            lifecycle_events: ecs
+                .first()
+                .map(|ecs| ecs.lifecycle_events())
+                .unwrap_or_default()
+                .iter()
+                .map(|event| LifecycleEvent {
+                    name: event.lifecycle_event_name().unwrap_or_default().to_owned(),
+                    status: event
+                        .status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        })
     }
 }
 
@@ -401,35 +487,57 @@ impl TaskSetReads for SdkCloud {
 }
 
 impl MetricReads for SdkCloud {
+    /// In batches of 100 names (CloudWatch's limit), following `NextToken`
+    /// on each.
     async fn alarms(&self, names: &[String]) -> Result<Vec<AlarmState>, AwsError> {
         const API: &str = "cloudwatch:DescribeAlarms";
-        let output = self
-            .cloudwatch
-            .describe_alarms()
-            .set_alarm_names(Some(names.to_vec()))
-            .max_records(100)
-            .alarm_types(AlarmType::MetricAlarm)
-            .alarm_types(AlarmType::CompositeAlarm)
-            .send()
-            .await
-            .map_err(failed(API))?;
-        let metric = output.metric_alarms().iter().map(|a| AlarmState {
-            name: a.alarm_name().unwrap_or_default().to_owned(),
-            state: a
-                .state_value()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            reason: a.state_reason().map(str::to_owned),
-        });
-        let composite = output.composite_alarms().iter().map(|a| AlarmState {
-            name: a.alarm_name().unwrap_or_default().to_owned(),
-            state: a
-                .state_value()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            reason: a.state_reason().map(str::to_owned),
-        });
-        Ok(metric.chain(composite).collect())
+        let mut states = Vec::new();
+        for batch in names.chunks(ALARM_NAMES_PER_CALL) {
+            let mut next_token: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                pages += 1;
+                if pages > MAX_ALARM_PAGES {
+                    return Err(AwsError::new(
+                        API,
+                        format!("still paging after {MAX_ALARM_PAGES} pages"),
+                    ));
+                }
+                let output = self
+                    .cloudwatch
+                    .describe_alarms()
+                    .set_alarm_names(Some(batch.to_vec()))
+                    .max_records(100)
+                    .alarm_types(AlarmType::MetricAlarm)
+                    .alarm_types(AlarmType::CompositeAlarm)
+                    .set_next_token(next_token.take())
+                    .send()
+                    .await
+                    .map_err(failed(API))?;
+                let metric = output.metric_alarms().iter().map(|a| AlarmState {
+                    name: a.alarm_name().unwrap_or_default().to_owned(),
+                    state: a
+                        .state_value()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    reason: a.state_reason().map(str::to_owned),
+                });
+                let composite = output.composite_alarms().iter().map(|a| AlarmState {
+                    name: a.alarm_name().unwrap_or_default().to_owned(),
+                    state: a
+                        .state_value()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    reason: a.state_reason().map(str::to_owned),
+                });
+                states.extend(metric.chain(composite));
+                match output.next_token() {
+                    Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(states)
     }
 
     async fn latest(&self, query: &MetricQuery, window: Duration) -> Result<Option<f64>, AwsError> {
@@ -461,9 +569,82 @@ impl MetricReads for SdkCloud {
             .send()
             .await
             .map_err(failed(API))?;
+        if let Some(why) = unreadable(&output) {
+            return Err(AwsError::new(API, why));
+        }
         Ok(output
             .metric_data_results()
             .first()
             .and_then(|r| r.values().first().copied()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudwatch::types::MetricDataResult;
+
+    use super::*;
+
+    fn result(status: StatusCode, messages: &[(&str, &str)]) -> MetricDataResult {
+        let mut result = MetricDataResult::builder()
+            .id("m0")
+            .status_code(status)
+            .values(3.0);
+        for (code, value) in messages {
+            result = result.messages(MessageData::builder().code(*code).value(*value).build());
+        }
+        result.build()
+    }
+
+    #[test]
+    fn a_complete_result_without_messages_is_readable() {
+        let output = GetMetricDataOutput::builder()
+            .metric_data_results(result(StatusCode::Complete, &[]))
+            .build();
+        assert_eq!(unreadable(&output), None);
+    }
+
+    #[test]
+    fn a_result_that_is_not_complete_is_unreadable_naming_status_and_messages() {
+        // GIVEN an InternalError result with a message
+        let output = GetMetricDataOutput::builder()
+            .metric_data_results(result(
+                StatusCode::InternalError,
+                &[("InternalError", "Internal service error")],
+            ))
+            .build();
+        // WHEN it is read
+        // THEN it is unreadable, saying why
+        assert_eq!(
+            unreadable(&output).as_deref(),
+            Some(
+                "the result is InternalError, not Complete; the result says InternalError: Internal service error"
+            )
+        );
+        let partial = GetMetricDataOutput::builder()
+            .metric_data_results(result(StatusCode::PartialData, &[]))
+            .build();
+        assert!(unreadable(&partial).is_some());
+        let forbidden = GetMetricDataOutput::builder()
+            .metric_data_results(result(StatusCode::Forbidden, &[]))
+            .build();
+        assert!(unreadable(&forbidden).is_some());
+    }
+
+    #[test]
+    fn messages_on_the_answer_make_it_unreadable() {
+        let output = GetMetricDataOutput::builder()
+            .metric_data_results(result(StatusCode::Complete, &[]))
+            .messages(
+                MessageData::builder()
+                    .code("MaxQueryTimeRangeExceed")
+                    .value("too long")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            unreadable(&output).as_deref(),
+            Some("the answer says MaxQueryTimeRangeExceed: too long")
+        );
     }
 }

@@ -77,6 +77,34 @@ impl MetricKey {
     }
 }
 
+/// A `GetMetricData` result's `StatusCode` other than `Complete`, and the
+/// `Messages` it carries: how CloudWatch says that a result is not the
+/// whole answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricStatus {
+    /// `InternalError`, `Forbidden` or `PartialData` (or `Complete`, with
+    /// messages).
+    pub code: String,
+    /// `(Code, Value)` of each message.
+    pub messages: Vec<(String, String)>,
+}
+
+impl MetricStatus {
+    /// `code`, with one message `(message_code, value)`.
+    pub fn new(code: &str, message_code: &str, value: &str) -> Self {
+        MetricStatus {
+            code: code.to_owned(),
+            messages: vec![(message_code.to_owned(), value.to_owned())],
+        }
+    }
+}
+
+/// Most alarm names one `DescribeAlarms` call may carry, as in CloudWatch.
+pub const MAX_ALARM_NAMES: usize = 100;
+/// Most alarms on one page of `DescribeAlarms`, whatever `MaxRecords` says:
+/// small enough that a hook watching a few dozen alarms meets `NextToken`.
+pub const ALARMS_PER_PAGE: usize = 40;
+
 /// Answers one CloudWatch operation.
 pub(super) fn answer(state: &mut State, operation: &str, body: &[u8]) -> Reply {
     let Ok(request) = ciborium::de::from_reader::<Value, _>(body) else {
@@ -124,20 +152,64 @@ fn cbor_reply(status: StatusCode, body: &Value) -> Reply {
 
 /// `DescribeAlarms`: the staged metric alarms, narrowed by `AlarmNames`,
 /// `AlarmNamePrefix`, `StateValue` and `AlarmTypes` as CloudWatch does.
+/// As CloudWatch, it refuses more than 100 `AlarmNames` and answers in pages
+/// (`MaxRecords`, default 50, and at most [`ALARMS_PER_PAGE`] here), each
+/// but the last with a `NextToken`.
 fn describe_alarms(state: &mut State, request: &Value) -> Reply {
     let names: Vec<&str> = strings(get(request, "AlarmNames"));
+    if names.len() > MAX_ALARM_NAMES {
+        return cbor_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            &format!(
+                "1 validation error detected: Value at 'alarmNames' failed to satisfy constraint: Member must have length less than or equal to {MAX_ALARM_NAMES} (got {})",
+                names.len()
+            ),
+            Some("ValidationError"),
+        );
+    }
     let prefix = get(request, "AlarmNamePrefix").and_then(Value::as_text);
     let wanted_state = get(request, "StateValue").and_then(Value::as_text);
     let types: Vec<&str> = strings(get(request, "AlarmTypes"));
+    let max_records = get(request, "MaxRecords")
+        .and_then(Value::as_integer)
+        .and_then(|n| usize::try_from(i128::from(n)).ok())
+        .unwrap_or(50);
+    let page_size = max_records.clamp(1, ALARMS_PER_PAGE);
+    let from = match get(request, "NextToken").and_then(Value::as_text) {
+        None => 0,
+        Some(token) => match token.strip_prefix("page-").and_then(|n| n.parse().ok()) {
+            Some(from) => from,
+            None => {
+                return cbor_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidNextToken",
+                    "The service couldn't process your request because the next token is invalid.",
+                    Some("InvalidNextToken"),
+                );
+            }
+        },
+    };
     let now = now_seconds();
     let mut alarms = Vec::new();
+    let mut next_token = None;
     if types.is_empty() || types.contains(&"MetricAlarm") {
-        for (name, playing) in &mut state.alarms {
-            if (!names.is_empty() && !names.contains(&name.as_str()))
-                || prefix.is_some_and(|p| !name.starts_with(p))
-            {
+        let matching: Vec<String> = state
+            .alarms
+            .keys()
+            .filter(|name| {
+                (names.is_empty() || names.contains(&name.as_str()))
+                    && prefix.is_none_or(|p| name.starts_with(p))
+            })
+            .cloned()
+            .collect();
+        if matching.len() > from + page_size {
+            next_token = Some(format!("page-{}", from + page_size));
+        }
+        for name in matching.iter().skip(from).take(page_size) {
+            let Some(playing) = state.alarms.get_mut(name) else {
                 continue;
-            }
+            };
             let alarm_state = playing.next();
             if wanted_state.is_some_and(|s| s != alarm_state.as_str()) {
                 continue;
@@ -157,13 +229,14 @@ fn describe_alarms(state: &mut State, request: &Value) -> Reply {
             ]));
         }
     }
-    cbor_reply(
-        StatusCode::OK,
-        &map(vec![
-            ("MetricAlarms", Value::Array(alarms)),
-            ("CompositeAlarms", Value::Array(Vec::new())),
-        ]),
-    )
+    let mut answer = vec![
+        ("MetricAlarms", Value::Array(alarms)),
+        ("CompositeAlarms", Value::Array(Vec::new())),
+    ];
+    if let Some(token) = next_token {
+        answer.push(("NextToken", text(&token)));
+    }
+    cbor_reply(StatusCode::OK, &map(answer))
 }
 
 /// `GetMetricData`: one result per query with `ReturnData` not false, each
@@ -219,20 +292,43 @@ fn get_metric_data(state: &mut State, request: &Value) -> Reply {
             Some(value) => (vec![timestamp(at)], vec![Value::Float(value)]),
             None => (Vec::new(), Vec::new()),
         };
-        results.push(map(vec![
+        let status = state
+            .metric_statuses
+            .iter()
+            .find(|(key, _)| key.dimension.is_some() && matches(key))
+            .or_else(|| state.metric_statuses.iter().find(|(key, _)| matches(key)))
+            .map(|(_, status)| status.clone());
+        let mut result = vec![
             ("Id", text(id)),
             ("Label", text(label)),
             ("Timestamps", Value::Array(timestamps)),
             ("Values", Value::Array(values)),
-            ("StatusCode", text("Complete")),
-        ]));
+        ];
+        match status {
+            Some(status) => {
+                result.push(("StatusCode", text(&status.code)));
+                result.push(("Messages", messages(&status.messages)));
+            }
+            None => result.push(("StatusCode", text("Complete"))),
+        }
+        results.push(map(result));
     }
     cbor_reply(
         StatusCode::OK,
         &map(vec![
             ("MetricDataResults", Value::Array(results)),
-            ("Messages", Value::Array(Vec::new())),
+            ("Messages", messages(&state.metric_data_messages)),
         ]),
+    )
+}
+
+/// `MessageData` entries: `{Code, Value}`.
+fn messages(messages: &[(String, String)]) -> Value {
+    Value::Array(
+        messages
+            .iter()
+            .map(|(code, value)| map(vec![("Code", text(code)), ("Value", text(value))]))
+            .collect(),
     )
 }
 
