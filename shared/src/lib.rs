@@ -10,6 +10,7 @@ pub mod cloud;
 pub mod discovery;
 pub mod engine;
 pub mod event;
+pub mod fault_injection;
 pub mod gate;
 pub mod guard;
 pub mod hook;

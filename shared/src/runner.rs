@@ -75,6 +75,7 @@ impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
             )
             .load()
             .await;
+        crate::fault_injection::cold_start_panic(|name| std::env::var(name).ok());
         let parameters = SsmParameters::new(&reads);
         let mut settings = AssertUnwindSafe(Settings::from_env(&parameters))
             .catch_unwind()

@@ -1,0 +1,20 @@
+//! Test-only fault injection points. They act only in builds with the
+//! `fault-injection` feature, which the end-to-end tests' builds carry and
+//! release builds never do; elsewhere each is a constant `false`, and the
+//! compiler drops the fault. (The panicking check is
+//! [`crate::check::INJECTED_PANIC_CHECK`].)
+
+/// In `fault-injection` builds, a cold start with this variable set to `1`
+/// panics right after loading the AWS SDK configuration, inside the cold
+/// start's guard.
+pub const COLD_START_PANIC_VAR: &str = "GREENLIGHT_FAULT_INJECTION_COLD_START_PANIC";
+
+/// Whether `fault-injection` is on in this build.
+pub const ACTIVE: bool = cfg!(feature = "fault-injection");
+
+/// Panics if this build injects faults and `var` asks for a cold-start panic.
+pub fn cold_start_panic(var: impl Fn(&str) -> Option<String>) {
+    if ACTIVE && var(COLD_START_PANIC_VAR).as_deref() == Some("1") {
+        panic!("injected panic at cold start ({COLD_START_PANIC_VAR})");
+    }
+}
