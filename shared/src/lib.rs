@@ -21,6 +21,8 @@ pub mod redaction;
 pub mod report;
 pub mod retry;
 pub mod runner;
+#[cfg(feature = "aws")]
+pub mod sdk_retry;
 pub mod settings;
 pub mod spec;
 pub mod verdict;

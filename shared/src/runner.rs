@@ -17,28 +17,23 @@ use std::net::SocketAddr;
 use reqwest::Url;
 
 use crate::check::{CheckResult, millis};
-#[cfg(feature = "aws")]
-use crate::cloud::sdk::{SdkCloud, SsmParameters};
 use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
 use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query};
 use crate::guard::Pending;
-#[cfg(feature = "aws")]
-use crate::guard::install_abort_hook;
 use crate::hook::Hook;
 use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::HttpProbe;
-#[cfg(feature = "aws")]
-use crate::probe::ReqwestProbe;
 use crate::readiness::await_ready;
-#[cfg(feature = "aws")]
-use crate::report::CodeDeployReporter;
 use crate::report::{StatusReporter, deliver};
 use crate::settings::{REPORT_MARGIN_VAR, Settings};
 use crate::spec::ListenerChoice;
 use crate::verdict::{Status, Verdict};
+
+#[cfg(feature = "aws")]
+mod cold_start;
 
 /// Kept back from the deadline even for the report itself: the runtime still
 /// has to post the invocation result.
@@ -57,59 +52,6 @@ pub struct HookRunner<P, R, C> {
     reporter: R,
     cloud: C,
     pending: Pending,
-}
-
-#[cfg(feature = "aws")]
-impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
-    /// Reads the settings and builds the AWS and HTTP clients, once. Never
-    /// fails: a problem becomes the reason every invocation reports `Failed`.
-    pub async fn from_env(hook: Hook) -> Self {
-        // Reads retry as the SDK does; the report retries on its own, within
-        // the deadline.
-        let reads = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(5))
-                    .operation_timeout(Duration::from_secs(12))
-                    .build(),
-            )
-            .load()
-            .await;
-        crate::fault_injection::cold_start_panic(|name| std::env::var(name).ok());
-        let parameters = SsmParameters::new(&reads);
-        let mut settings = AssertUnwindSafe(Settings::from_env(&parameters))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| Settings {
-                plan: Err(format!(
-                    "reading the configuration panicked: {}",
-                    panic_message(panic.as_ref())
-                )),
-                dry_run: false,
-                report_margin: crate::settings::DEFAULT_REPORT_MARGIN,
-            });
-        let connection = settings
-            .plan
-            .as_ref()
-            .map(Plan::connection)
-            .unwrap_or_default();
-        let probe = std::panic::catch_unwind(|| ReqwestProbe::new(connection))
-            .unwrap_or_else(|_| ReqwestProbe::broken("building the HTTP client panicked"));
-        if let (Some(error), Ok(_)) = (probe.error(), &settings.plan) {
-            settings.plan = Err(error.to_owned());
-        }
-        let reports = reads
-            .to_builder()
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .build();
-        let reporter = CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&reports));
-        let runner = HookRunner::new(hook, settings, probe, reporter, SdkCloud::new(&reads));
-        install_abort_hook(runner.pending.clone(), move || {
-            let reports = reports.clone();
-            async move { CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&reports)) }
-        });
-        runner
-    }
 }
 
 impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {

@@ -794,6 +794,73 @@ async fn a_spec_that_is_not_json_is_refused() {
     .await;
 }
 
+// --- cold start ---------------------------------------------------------------
+
+/// Runs after-allow-test-traffic, with a healthy green, and `name=value` set
+/// in its environment at cold start.
+async fn run_with(name: &'static str, value: &str) -> (Run, GreenService) {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec_for(&green.url(), "/health", ok_asserts(), once()),
+    )
+    .env(name, value);
+    (invocation.run().await, green)
+}
+
+#[tokio::test]
+async fn an_aws_max_attempts_that_is_not_a_number_fails_naming_it() {
+    // GIVEN AWS_MAX_ATTEMPTS=abc, which the AWS SDK's config loader panics on
+    let (run, green) = run_with("AWS_MAX_ATTEMPTS", "abc").await;
+    // THEN the hook still polls for its event and reports Failed, once, with
+    // the variable in the reason; green is never probed
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "configuration: AWS_MAX_ATTEMPTS: expected a whole number of attempts, 1 or more, got \\\"abc\\\"",
+    );
+    assert!(
+        run.reasons().starts_with("configuration: AWS_MAX_ATTEMPTS"),
+        "{}",
+        run.reasons()
+    );
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_aws_retry_mode_fails_naming_it() {
+    // GIVEN AWS_RETRY_MODE=bogus, which the AWS SDK's config loader panics on
+    let (run, green) = run_with("AWS_RETRY_MODE", "bogus").await;
+    // THEN the hook still polls for its event and reports Failed, once, with
+    // the variable in the reason
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "configuration: AWS_RETRY_MODE: expected standard or adaptive, got \\\"bogus\\\"",
+    );
+    assert!(
+        run.reasons().starts_with("configuration: AWS_RETRY_MODE"),
+        "{}",
+        run.reasons()
+    );
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_panic_at_cold_start_still_reports_failed_naming_it() {
+    // GIVEN a cold start that panics after loading the AWS SDK configuration
+    // (the test builds' injection point), in a build that unwinds
+    let (run, green) = run_with("GREENLIGHT_FAULT_INJECTION_COLD_START_PANIC", "1").await;
+    // THEN the guard builds a runner that can still report: the hook polls
+    // for its event and reports Failed once, naming the panic
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "configuration: the cold start panicked: injected panic at cold start",
+    );
+    assert_eq!(green.requests(), 0);
+}
+
 fn port_of(url: &str) -> u16 {
     url.rsplit(':')
         .next()
