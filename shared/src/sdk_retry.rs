@@ -119,15 +119,12 @@ pub async fn retry_config_from_env() -> Result<RetryConfig, Vec<RetrySettingErro
     )
     .await
     .ok();
-    read_retry_config(
-        |name| std::env::var(name).ok(),
-        |key| {
-            profiles.as_ref().and_then(|set| {
-                set.get(key)
-                    .map(|value| (set.selected_profile().to_owned(), value.to_owned()))
-            })
-        },
-    )
+    read_retry_config(crate::settings::env_var, |key| {
+        profiles.as_ref().and_then(|set| {
+            set.get(key)
+                .map(|value| (set.selected_profile().to_owned(), value.to_owned()))
+        })
+    })
 }
 
 /// A value as quoted back: at most a few characters of it.

@@ -102,7 +102,7 @@ impl Settings {
     /// Reads the settings from the process environment, and the spec from
     /// SSM through `parameters` when `GREENLIGHT_SPEC_PARAMETER` names one.
     pub async fn from_env(parameters: &impl ParameterReads) -> Settings {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = env_var;
         let parameter = match var(SPEC_PARAMETER_VAR) {
             None => None,
             Some(name) => Some(
@@ -120,6 +120,14 @@ impl Settings {
         };
         Settings::load(var, parameter)
     }
+}
+
+/// A variable of the process environment, blank counting as unset: the one
+/// place the process environment is read (at cold start only).
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// `GREENLIGHT_DRY_RUN`: unset, blank, `false` or `0` is off; `true` or `1`

@@ -23,7 +23,7 @@ use crate::plan::Plan;
 use crate::probe::ReqwestProbe;
 use crate::report::CodeDeployReporter;
 use crate::sdk_retry::retry_config_from_env;
-use crate::settings::Settings;
+use crate::settings::{Settings, env_var as var};
 
 /// Longest wait for one attempt of an AWS read.
 const READ_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -52,13 +52,6 @@ impl SdkRunner {
     }
 }
 
-/// A variable of the process environment; blank counts as unset.
-fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
-
 /// The cold start proper: the runner, and the CodeDeploy client
 /// configuration the abort-build panic hook reports with.
 async fn build(hook: Hook) -> (SdkRunner, aws_sdk_codedeploy::Config) {
@@ -77,7 +70,7 @@ async fn build(hook: Hook) -> (SdkRunner, aws_sdk_codedeploy::Config) {
         )
         .load()
         .await;
-    fault_injection::cold_start_panic(|name| std::env::var(name).ok());
+    fault_injection::cold_start_panic(var);
     let parameters = SsmParameters::new(&reads);
     let mut settings = AssertUnwindSafe(Settings::from_env(&parameters))
         .catch_unwind()
