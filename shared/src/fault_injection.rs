@@ -18,3 +18,16 @@ pub fn cold_start_panic(var: impl Fn(&str) -> Option<String>) {
         panic!("injected panic at cold start ({COLD_START_PANIC_VAR})");
     }
 }
+
+/// In `fault-injection` builds, the DNS lookup of a host under this domain
+/// (as `target.host` pinning does it) is a resolver that answers nothing for
+/// [`SLOW_DNS_DELAY`], then fails; no query leaves the machine.
+pub const SLOW_DNS_SUFFIX: &str = ".slow-dns.greenlight.invalid";
+
+/// How long the injected slow resolver keeps a lookup waiting.
+pub const SLOW_DNS_DELAY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether this build injects a slow resolver for `host`.
+pub fn slow_dns(host: &str) -> bool {
+    ACTIVE && host.ends_with(SLOW_DNS_SUFFIX)
+}

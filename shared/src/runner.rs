@@ -21,6 +21,7 @@ use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
+use crate::fault_injection;
 use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query};
 use crate::guard::Pending;
 use crate::hook::Hook;
@@ -324,19 +325,15 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             .find(|(name, _)| *name == address_of)
         {
             Some((_, ip)) => vec![SocketAddr::new(*ip, port)],
-            None => tokio::time::timeout(
-                DNS_TIMEOUT,
-                tokio::net::lookup_host((address_of.as_str(), port)),
-            )
-            .await
-            .map_err(|_| {
-                format!(
-                    "cannot resolve {address_of}: no answer within {} ms",
-                    DNS_TIMEOUT.as_millis()
-                )
-            })?
-            .map_err(|error| format!("cannot resolve {address_of}: {error}"))?
-            .collect(),
+            None => tokio::time::timeout(DNS_TIMEOUT, lookup(&address_of, port))
+                .await
+                .map_err(|_| {
+                    format!(
+                        "cannot resolve {address_of}: no answer within {} ms",
+                        DNS_TIMEOUT.as_millis()
+                    )
+                })?
+                .map_err(|error| format!("cannot resolve {address_of}: {error}"))?,
         };
         base.set_host(Some(host))
             .map_err(|error| format!("target.host {host:?}: {error}"))?;
@@ -364,6 +361,16 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         }
         names
     }
+}
+
+/// The addresses of `host`, as the system resolver finds them (in test builds,
+/// a host under [`fault_injection::SLOW_DNS_SUFFIX`] meets a slow resolver).
+async fn lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    if fault_injection::slow_dns(host) {
+        tokio::time::sleep(fault_injection::SLOW_DNS_DELAY).await;
+        return Err(std::io::Error::other("injected slow resolver: no answer"));
+    }
+    Ok(tokio::net::lookup_host((host, port)).await?.collect())
 }
 
 /// Where the checks go this invocation.
