@@ -12,16 +12,11 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use std::net::SocketAddr;
-
-use reqwest::Url;
-
 use crate::check::{CheckResult, millis};
 use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
-use crate::fault_injection;
 use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query};
 use crate::guard::Pending;
 use crate::hook::Hook;
@@ -33,14 +28,15 @@ use crate::settings::{REPORT_MARGIN_VAR, Settings};
 use crate::spec::ListenerChoice;
 use crate::verdict::{Status, Verdict};
 
+mod aim;
 #[cfg(feature = "aws")]
 mod cold_start;
+
+use aim::aim;
 
 /// Kept back from the deadline even for the report itself: the runtime still
 /// has to post the invocation result.
 const FINAL_SAFETY: Duration = Duration::from_millis(150);
-/// Longest wait for the DNS answer that pins `target.host`.
-const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 /// The engine's guard for a check that ignores its deadline (see `engine`).
 const CHECK_GUARD: Duration = Duration::from_millis(250);
 
@@ -243,7 +239,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
                 return Verdict::from_checks(hook, results);
             }
         }
-        let target = match self.aim(plan, deployment.as_ref()).await {
+        let target = match aim(&self.probe, plan, deployment.as_ref(), stop_at).await {
             Ok(target) => target,
             Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
         };
@@ -301,49 +297,6 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         Verdict::from_checks(hook, results)
     }
 
-    /// The base URL of the checks and, when a host name must be pinned to an
-    /// address found now, a probe that does so.
-    async fn aim(&self, plan: &Plan, deployment: Option<&Deployment>) -> Result<Aim<P>, String> {
-        let mut base = match (
-            &plan.target.url,
-            deployment.and_then(|d| d.endpoint.as_ref()),
-        ) {
-            (Some(url), _) => url.clone(),
-            (None, Some(endpoint)) => endpoint.url()?,
-            (None, None) => return Err("no target.url and no listener discovered".to_owned()),
-        };
-        let Some(host) = &plan.target.host else {
-            return Ok(Aim { base, probe: None });
-        };
-        // Connect where the URL points, but speak to `host` there.
-        let address_of = base.host_str().unwrap_or_default().to_ascii_lowercase();
-        let port = base.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<SocketAddr> = match plan
-            .target
-            .resolve
-            .iter()
-            .find(|(name, _)| *name == address_of)
-        {
-            Some((_, ip)) => vec![SocketAddr::new(*ip, port)],
-            None => tokio::time::timeout(DNS_TIMEOUT, lookup(&address_of, port))
-                .await
-                .map_err(|_| {
-                    format!(
-                        "cannot resolve {address_of}: no answer within {} ms",
-                        DNS_TIMEOUT.as_millis()
-                    )
-                })?
-                .map_err(|error| format!("cannot resolve {address_of}: {error}"))?,
-        };
-        base.set_host(Some(host))
-            .map_err(|error| format!("target.host {host:?}: {error}"))?;
-        let probe = self.probe.pinned(host, &addrs)?;
-        Ok(Aim {
-            base,
-            probe: Some(probe),
-        })
-    }
-
     /// The alarms to watch: the deployment group's (if enabled there and in
     /// the spec) and the spec's own.
     fn alarm_names(&self, plan: &Plan, deployment: Option<&Deployment>) -> Vec<String> {
@@ -361,22 +314,6 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         }
         names
     }
-}
-
-/// The addresses of `host`, as the system resolver finds them (in test builds,
-/// a host under [`fault_injection::SLOW_DNS_SUFFIX`] meets a slow resolver).
-async fn lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
-    if fault_injection::slow_dns(host) {
-        tokio::time::sleep(fault_injection::SLOW_DNS_DELAY).await;
-        return Err(std::io::Error::other("injected slow resolver: no answer"));
-    }
-    Ok(tokio::net::lookup_host((host, port)).await?.collect())
-}
-
-/// Where the checks go this invocation.
-struct Aim<P> {
-    base: Url,
-    probe: Option<P>,
 }
 
 /// The listener a hook probes unless the spec says otherwise: the test

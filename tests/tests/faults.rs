@@ -794,6 +794,32 @@ async fn a_spec_that_is_not_json_is_refused() {
     .await;
 }
 
+#[tokio::test]
+async fn a_slow_resolver_for_the_target_host_is_cut_at_the_deadline() {
+    // GIVEN target.host pinning, whose lookup meets a resolver that answers
+    // nothing for 10 s (the test builds' injection point), a 2 s function
+    // timeout and a 1000 ms report margin
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let url = format!(
+        "http://green.slow-dns.greenlight.invalid:{}",
+        port_of(&green.url())
+    );
+    let mut spec: Value =
+        serde_json::from_str(&spec_for(&url, "/health", ok_asserts(), once())).expect("JSON");
+    spec["target"]["host"] = json!("green.example.test");
+    let mut invocation = Invocation::new("after-allow-test-traffic", &spec.to_string());
+    invocation.timeout = Duration::from_millis(2000);
+    let run = invocation.run().await;
+    // THEN the lookup stops when the hook must stop probing, and Failed is
+    // reported in time, naming the host and why
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "target: cannot resolve green.slow-dns.greenlight.invalid: no answer before the hook had to report",
+    );
+    assert_eq!(green.requests(), 0);
+}
+
 // --- cold start ---------------------------------------------------------------
 
 /// Runs after-allow-test-traffic, with a healthy green, and `name=value` set
