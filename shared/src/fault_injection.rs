@@ -31,3 +31,16 @@ pub const SLOW_DNS_DELAY: std::time::Duration = std::time::Duration::from_secs(1
 pub fn slow_dns(host: &str) -> bool {
     ACTIVE && host.ends_with(SLOW_DNS_SUFFIX)
 }
+
+/// In `fault-injection` builds, a hook whose checks include one with this
+/// name panics in the runner, before any check runs: outside the engine's
+/// per-check guard, so that only the runner's guard (or, in a build that
+/// aborts on panic, the panic hook) stands between it and a lost report.
+pub const RUNNER_PANIC_CHECK: &str = "greenlight-fault-injection-runner-panic";
+
+/// Panics if this build injects faults and one of `names` asks for it.
+pub fn runner_panic<'a>(mut names: impl Iterator<Item = &'a str>) {
+    if ACTIVE && names.any(|name| name == RUNNER_PANIC_CHECK) {
+        panic!("injected panic in the runner ({RUNNER_PANIC_CHECK})");
+    }
+}

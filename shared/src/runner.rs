@@ -185,6 +185,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             Err(reason) => return Verdict::failed(hook, format!("configuration: {reason}")),
         };
         let checks = plan.checks_for(hook);
+        crate::fault_injection::runner_panic(checks.iter().map(|check| check.name.as_str()));
         if checks.is_empty() {
             return Verdict::from_checks(hook, Vec::new());
         }
