@@ -23,7 +23,7 @@ use crate::hook::Hook;
 use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::HttpProbe;
 use crate::readiness::await_ready;
-use crate::report::{StatusReporter, deliver};
+use crate::report::{Delivery, ReportFailure, StatusReporter, deliver};
 use crate::settings::{REPORT_MARGIN_VAR, Settings};
 use crate::spec::ListenerChoice;
 use crate::verdict::{Status, Verdict};
@@ -98,12 +98,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         };
         let span = info_span!("hook", hook = %self.hook, deployment_id = %parsed.deployment_id);
         let until = deadline.checked_sub(FINAL_SAFETY).unwrap_or(deadline);
-        let on_panic = if self.settings.dry_run {
-            Status::Succeeded
-        } else {
-            Status::Failed
-        };
-        self.pending.begin(&parsed, until, on_panic);
+        self.pending.begin(&parsed, until, self.settings.dry_run);
         let outcome = AssertUnwindSafe(self.run(parsed, until).instrument(span.clone()))
             .catch_unwind()
             .await;
@@ -117,54 +112,52 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         }
     }
 
-    /// A panic outside the checks: report `Failed` if nobody has reported yet.
+    /// A panic outside the checks: if nobody has reported yet, report a
+    /// `Failed` verdict as the normal path would (`Succeeded` in dry run).
     async fn report_after_panic(&self, message: String) -> Result<Value, lambda_runtime::Error> {
         let Some(in_flight) = self.pending.take() else {
             error!(panic = %message, "greenlight panicked after reporting");
             return Err(format!("greenlight panicked after reporting: {message}").into());
         };
-        error!(panic = %message, "greenlight panicked before reporting; reporting Failed");
-        let (delivery, attempts) = deliver(
-            &self.reporter,
-            &in_flight.event,
-            Status::Failed,
-            in_flight.until,
-        )
-        .await?;
-        info!(status = %Status::Failed, delivery = ?delivery, attempts, "reported to CodeDeploy");
-        Ok(json!({
-            "deploymentId": in_flight.event.deployment_id,
-            "hook": self.hook,
-            "reported": in_flight.status,
-            "delivery": delivery,
-            "dryRun": self.settings.dry_run,
-            "verdict": Verdict::failed(self.hook, format!("greenlight panicked: {message}")),
-        }))
+        let (status, note) = (in_flight.status(), in_flight.note());
+        error!(panic = %message, status = %status, dry_run = in_flight.dry_run, "greenlight panicked before reporting; reporting {status}{note}");
+        let verdict = Verdict::failed(self.hook, format!("greenlight panicked: {message}"));
+        let delivered = deliver(&self.reporter, &in_flight.event, status, in_flight.until).await;
+        self.answer(&in_flight.event, verdict, status, delivered)
     }
 
     /// Judges, logs and reports; `until` is when the report must be done.
     async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, lambda_runtime::Error> {
         let started = Instant::now();
         let verdict = self.judge(&event, until).await;
-        let reported = if self.settings.dry_run {
-            Status::Succeeded
-        } else {
-            verdict.status
-        };
+        let reported = verdict.status.to_report(self.settings.dry_run);
         log_verdict(&event, &verdict, self.settings.dry_run, started.elapsed());
         // Should this panic, the guard reports again: a status that already got
         // through then comes back as "already completed", which is fine.
         let delivered = deliver(&self.reporter, &event, reported, until).await;
         self.pending.take();
+        self.answer(&event, verdict, reported, delivered)
+    }
+
+    /// Logs how the report of `reported` for `verdict` ended and answers the
+    /// runtime with what was actually sent.
+    fn answer(
+        &self,
+        event: &HookEvent,
+        verdict: Verdict,
+        reported: Status,
+        delivered: Result<(Delivery, u32), ReportFailure>,
+    ) -> Result<Value, lambda_runtime::Error> {
+        let dry_run = self.settings.dry_run;
         match delivered {
             Ok((delivery, attempts)) => {
-                info!(status = %reported, delivery = ?delivery, attempts, "reported to CodeDeploy");
+                info!(status = %reported, delivery = ?delivery, attempts, dry_run, "reported to CodeDeploy");
                 Ok(json!({
                     "deploymentId": event.deployment_id,
                     "hook": self.hook,
                     "reported": reported,
                     "delivery": delivery,
-                    "dryRun": self.settings.dry_run,
+                    "dryRun": dry_run,
                     "verdict": verdict,
                 }))
             }
@@ -539,6 +532,31 @@ mod tests {
             answer["verdict"]["reasons"][0],
             "greenlight panicked: reporter bug"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panic_outside_the_checks_in_dry_run_reports_succeeded_and_says_so() {
+        // GIVEN dry run, and a reporter whose first call panics
+        let reporter = Recorder {
+            panics: Arc::new(AtomicUsize::new(1)),
+            ..Recorder::default()
+        };
+        let runner = runner(
+            &[("GREENLIGHT_SPEC", SPEC), ("GREENLIGHT_DRY_RUN", "true")],
+            200,
+            reporter.clone(),
+        );
+        // WHEN the hook runs
+        let answer = runner.handle(invocation(sample())).await.expect("answered");
+        // THEN the guard sent what dry run sends, and the answer says what
+        // was sent; the verdict stays Failed
+        assert_eq!(
+            *reporter.statuses.lock().expect("lock"),
+            vec![Status::Succeeded]
+        );
+        assert_eq!(answer["reported"], "Succeeded");
+        assert_eq!(answer["verdict"]["status"], "Failed");
+        assert_eq!(answer["dryRun"], true);
     }
 
     #[tokio::test]

@@ -601,6 +601,67 @@ async fn a_panic_in_the_engine_still_reports_failed() {
 }
 
 #[tokio::test]
+async fn a_panic_in_the_engine_in_dry_run_reports_succeeded_as_the_log_says() {
+    // GIVEN dry run, and a check that panics, in a build that aborts on panic
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec_for(&green.url(), "/health", ok_asserts(), once());
+    let mut spec: Value = serde_json::from_str(&spec).expect("JSON");
+    spec["checks"][0]["name"] = json!("greenlight-fault-injection-panic");
+    let mut invocation = Invocation::new("after-allow-test-traffic", &spec.to_string())
+        .env("GREENLIGHT_DRY_RUN", "true");
+    invocation.build = Build::AbortOnPanic;
+    let run = invocation.run().await;
+    // THEN the panic hook reported what dry run reports, Succeeded, once
+    // before the process died, and its log lines say so
+    assert_eq!(run.calls.len(), 1, "{:?}", run.calls);
+    assert_eq!(
+        run.accepted_statuses(),
+        vec!["Succeeded".to_owned()],
+        "{}",
+        run.log_text()
+    );
+    assert!(run.exited_after.is_some(), "the process aborted");
+    assert!(
+        run.log_text().contains(
+            "reporting Succeeded before the process ends (DRY RUN: the verdict is Failed)"
+        ),
+        "{}",
+        run.log_text()
+    );
+    let sent = run.log_fields("last-resort report");
+    assert_eq!(sent.len(), 1, "{}", run.log_text());
+    assert_eq!(sent[0]["status"], "Succeeded", "{}", run.log_text());
+}
+
+#[tokio::test]
+async fn a_panic_in_the_runner_in_dry_run_reports_succeeded_as_the_answer_says() {
+    // GIVEN dry run, and a panic in the runner outside any check, in a build
+    // that unwinds (as the release build does)
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec_for(&green.url(), "/health", ok_asserts(), once());
+    let mut spec: Value = serde_json::from_str(&spec).expect("JSON");
+    spec["checks"][0]["name"] = json!("greenlight-fault-injection-runner-panic");
+    let run = Invocation::new("before-allow-traffic", &spec.to_string())
+        .env("GREENLIGHT_DRY_RUN", "true")
+        .run()
+        .await;
+    // THEN the runner's guard reported Succeeded, as dry run does, and the
+    // answer and the log lines say what was sent; the verdict stays Failed
+    assert_row(
+        &run,
+        Told::Status("Succeeded", 1),
+        "greenlight panicked before reporting; reporting Succeeded (DRY RUN: the verdict is Failed)",
+    );
+    let answer = run.answer.as_ref().expect("answered").response();
+    assert_eq!(answer["verdict"]["status"], "Failed");
+    assert_eq!(answer["dryRun"], true);
+    let reported = run.log_fields("reported to CodeDeploy");
+    assert_eq!(reported.len(), 1, "{}", run.log_text());
+    assert_eq!(reported[0]["status"], "Succeeded");
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
 async fn the_same_event_delivered_twice_is_answered_cleanly_both_times() {
     // GIVEN one hook process and the same event delivered twice
     let green = GreenService::start(Behaviour::Healthy).await;
