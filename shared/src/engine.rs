@@ -170,7 +170,10 @@ mod tests {
                     return Err(ProbeError::Timeout(timeout.as_millis()));
                 }
                 Reply::Refused => {
-                    return Err(ProbeError::Connect("connection refused".to_owned()));
+                    return Err(ProbeError::Connect {
+                        address: "green.internal:8080".to_owned(),
+                        detail: "connection refused".to_owned(),
+                    });
                 }
                 Reply::EchoAuthorization => {
                     let sent = request
@@ -502,9 +505,12 @@ mod tests {
         assert_eq!(result.outcome, Outcome::Fail);
         assert_eq!(
             result.error.as_deref(),
-            Some("cannot connect: connection refused")
+            Some("cannot connect to green.internal:8080: connection refused")
         );
-        assert_eq!(result.actual(), "cannot connect: connection refused");
+        assert_eq!(
+            result.actual(),
+            "cannot connect to green.internal:8080: connection refused"
+        );
         assert_eq!(result.assertions[0].actual, "no response");
     }
 

@@ -75,8 +75,13 @@ pub enum ProbeError {
     #[error("no response within {0} ms")]
     Timeout(u128),
     /// The connection could not be made (refused, unreachable, DNS, TLS).
-    #[error("cannot connect: {0}")]
-    Connect(String),
+    #[error("cannot connect to {address}: {detail}")]
+    Connect {
+        /// `host:port` tried.
+        address: String,
+        /// What went wrong, with its causes.
+        detail: String,
+    },
     /// A redirect that the check's `follow_redirects` does not allow.
     #[error("redirect {0}")]
     Redirect(String),
@@ -183,7 +188,10 @@ impl HttpProbe for ReqwestProbe {
                 if let Some(body) = &hop.body {
                     builder = builder.body(body.clone());
                 }
-                let response = builder.send().await.map_err(classify)?;
+                let response = builder
+                    .send()
+                    .await
+                    .map_err(|error| classify(error, &hop.url))?;
                 let location = response.headers().get(LOCATION);
                 match location {
                     Some(location)
@@ -199,7 +207,12 @@ impl HttpProbe for ReqwestProbe {
             let headers = response.headers().clone();
             let mut bytes: Vec<u8> = Vec::new();
             let mut truncated = false;
-            while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            let url = response.url().clone();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|error| classify(error, &url))?
+            {
                 let room = MAX_BODY_BYTES - bytes.len();
                 if chunk.len() > room {
                     bytes.extend_from_slice(&chunk[..room]);
@@ -382,9 +395,21 @@ fn shown(url: &Url) -> String {
     url.to_string()
 }
 
-/// Sorts a reqwest error into what an operator needs to know, with its causes.
-fn classify(error: reqwest::Error) -> ProbeError {
-    // The URL is left out: its query string may carry a token.
+/// `host:port` of `url`, as a connection goes to it (no credentials, no path
+/// or query: either may carry a secret).
+fn address(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+/// Sorts a reqwest error on a request to `url` into what an operator needs to
+/// know, with its causes.
+fn classify(error: reqwest::Error, url: &Url) -> ProbeError {
+    // The URL is left out of the message: its query string may carry a
+    // token. A connection error names the host and port instead.
     let error = error.without_url();
     let mut message = error.to_string();
     let mut source = std::error::Error::source(&error);
@@ -396,7 +421,10 @@ fn classify(error: reqwest::Error) -> ProbeError {
     if error.is_timeout() {
         ProbeError::Other(format!("timed out: {message}"))
     } else if error.is_connect() {
-        ProbeError::Connect(message)
+        ProbeError::Connect {
+            address: address(url),
+            detail: message,
+        }
     } else {
         ProbeError::Other(message)
     }
@@ -417,6 +445,36 @@ pub fn header_name(name: &str) -> Result<HeaderName, reqwest::header::InvalidHea
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_connection_error_names_the_host_and_port_tried() {
+        // GIVEN a loopback port where nothing listens
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        drop(listener);
+        let probe = ReqwestProbe::new(Connection::default());
+        let mut get = request(&format!("http://127.0.0.1:{port}/health?token=t0p"), &[]);
+        get.method = Method::GET;
+        get.body = None;
+        // WHEN a request goes there
+        let error = probe
+            .send(&get, Duration::from_secs(5))
+            .await
+            .expect_err("refused");
+        // THEN the error names host and port, and not the query
+        match &error {
+            ProbeError::Connect { address, .. } => {
+                assert_eq!(address, &format!("127.0.0.1:{port}"));
+            }
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")),
+            "{text}"
+        );
+        assert!(!text.contains("t0p"), "{text}");
+    }
 
     fn request(url: &str, hosts: &[&str]) -> ProbeRequest {
         let mut headers = HeaderMap::new();

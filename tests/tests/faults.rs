@@ -337,8 +337,10 @@ async fn a_tls_handshake_failure_fails() {
     assert_row(
         &run,
         Told::Status("Failed", 1),
-        "cannot connect: error sending request: client error (Connect): received corrupt message of type InvalidContentType",
+        "error sending request: client error (Connect): received corrupt message of type InvalidContentType",
     );
+    let tried = format!("cannot connect to {}: error sending request", green.addr());
+    assert!(run.reasons().contains(&tried), "{}", run.reasons());
 }
 
 /// One check on `https://green.example.test:PORT` (the name pinned to
@@ -879,6 +881,32 @@ async fn a_slow_resolver_for_the_target_host_is_cut_at_the_deadline() {
         "target: cannot resolve green.slow-dns.greenlight.invalid: no answer before the hook had to report",
     );
     assert_eq!(green.requests(), 0);
+}
+
+// --- reasons that name what failed ------------------------------------------
+
+#[tokio::test]
+async fn a_dns_error_names_the_host_and_port_it_tried() {
+    // GIVEN a host name the resolver refuses without a query (a 64-character
+    // label: nothing leaves the machine)
+    const HOST: &str =
+        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.test";
+    let spec = spec_for(
+        &format!("http://{HOST}:8080"),
+        "/health",
+        ok_asserts(),
+        once(),
+    );
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    // THEN the reason says which host and port could not be reached
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "cannot connect to bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.test:8080",
+    );
+    assert!(run.reasons().contains("dns error"), "{}", run.reasons());
 }
 
 // --- cold start ---------------------------------------------------------------
