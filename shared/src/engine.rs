@@ -167,7 +167,9 @@ mod tests {
                 }
                 Reply::Hang => {
                     tokio::time::sleep(timeout).await;
-                    return Err(ProbeError::Timeout(timeout.as_millis()));
+                    return Err(ProbeError::NoHeaders {
+                        within_ms: timeout.as_millis(),
+                    });
                 }
                 Reply::Refused => {
                     return Err(ProbeError::Connect {
@@ -350,7 +352,7 @@ mod tests {
         );
         assert_eq!(
             result.error.as_deref(),
-            Some("no response within 1000 ms (cut short by the hook's deadline)")
+            Some("no response headers within 1000 ms (cut short by the hook's deadline)")
         );
     }
 

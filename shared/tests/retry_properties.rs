@@ -539,7 +539,9 @@ impl HttpProbe for ScriptedProbe {
         let latency = ms(attempt.latency_ms);
         if latency > timeout {
             tokio::time::sleep(timeout).await;
-            return Err(ProbeError::Timeout(timeout.as_millis()));
+            return Err(ProbeError::NoHeaders {
+                within_ms: timeout.as_millis(),
+            });
         }
         tokio::time::sleep(latency).await;
         Ok(ProbeResponse {

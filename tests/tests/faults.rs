@@ -145,8 +145,31 @@ async fn headers_then_a_stalled_body_fail_at_the_request_timeout() {
         json!({"path": "/health", "timeout_ms": 800, "assert": ok_asserts(), "retry": once()}),
     );
     let run = Invocation::new("after-allow-traffic", &spec).run().await;
-    // THEN one timer covers headers and body: no response within 800 ms
-    assert_row(&run, Told::Status("Failed", 1), "no response within 800 ms");
+    // THEN one timer covers headers and body, and the reason says the
+    // headers came and the body did not
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "HTTP 200 headers arrived, but the body did not finish within 800 ms",
+    );
+}
+
+#[tokio::test]
+async fn green_accepting_and_never_answering_fails_saying_no_headers_arrived() {
+    // GIVEN green accepting the connection and never answering
+    let green = GreenService::start(Behaviour::Hang).await;
+    let spec = check_spec(
+        &green.url(),
+        json!({"path": "/health", "timeout_ms": 800, "assert": ok_asserts(), "retry": once()}),
+    );
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    // THEN the reason says that not even the headers arrived
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "no response headers within 800 ms",
+    );
+    assert_eq!(green.requests(), 1);
 }
 
 #[tokio::test]

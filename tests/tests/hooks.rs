@@ -220,7 +220,7 @@ async fn hung_green_still_reports_failed_before_the_deadline() {
         line["actual"]
             .as_str()
             .unwrap_or_default()
-            .contains("no response within"),
+            .contains("no response headers within"),
         "{line}"
     );
     assert!(
