@@ -440,7 +440,7 @@ mod tests {
         assert_eq!(flapping.attempts, 4);
         assert_eq!(
             flapping.reason.as_deref(),
-            Some("failed after 4 attempt(s)")
+            Some("failed after 4 attempt(s): 2 consecutive passes needed, at most 1 in a row")
         );
     }
 

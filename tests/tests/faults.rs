@@ -427,8 +427,13 @@ async fn flapping_green_fails_a_consecutive_passes_policy() {
         json!({"attempts": 4, "interval_ms": 100, "consecutive_passes": 2}),
     );
     let run = Invocation::new("before-allow-traffic", &spec).run().await;
-    // THEN pass, fail, pass, fail is not good enough
-    assert_row(&run, Told::Status("Failed", 1), "failed after 4 attempt(s)");
+    // THEN pass, fail, pass, fail is not good enough, and the reason says
+    // that the rule not met was the consecutive passes
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "failed after 4 attempt(s): 2 consecutive passes needed, at most 1 in a row",
+    );
     assert_eq!(green.requests(), 4);
 }
 
