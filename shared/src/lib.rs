@@ -14,6 +14,7 @@ pub mod fault_injection;
 pub mod gate;
 pub mod guard;
 pub mod hook;
+pub mod invocation_error;
 pub mod plan;
 pub mod probe;
 pub mod readiness;
@@ -29,6 +30,7 @@ pub mod verdict;
 
 pub use event::HookEvent;
 pub use hook::Hook;
+pub use invocation_error::InvocationError;
 pub use plan::Plan;
 pub use runner::HookRunner;
 pub use settings::Settings;

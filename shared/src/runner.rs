@@ -20,6 +20,7 @@ use crate::event::HookEvent;
 use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query};
 use crate::guard::Pending;
 use crate::hook::Hook;
+use crate::invocation_error::InvocationError;
 use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::HttpProbe;
 use crate::readiness::await_ready;
@@ -82,7 +83,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
 
     /// Handles one Lambda invocation. Errs only when the event is unusable or
     /// the status could not be reported.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
         let deadline = deadline_instant(event.context.deadline);
         tracing::debug!(
             deadline_ms = event.context.deadline,
@@ -114,10 +115,10 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
 
     /// A panic outside the checks: if nobody has reported yet, report a
     /// `Failed` verdict as the normal path would (`Succeeded` in dry run).
-    async fn report_after_panic(&self, message: String) -> Result<Value, lambda_runtime::Error> {
+    async fn report_after_panic(&self, message: String) -> Result<Value, InvocationError> {
         let Some(in_flight) = self.pending.take() else {
             error!(panic = %message, "greenlight panicked after reporting");
-            return Err(format!("greenlight panicked after reporting: {message}").into());
+            return Err(InvocationError::PanicAfterReport(message));
         };
         let (status, note) = (in_flight.status(), in_flight.note());
         error!(panic = %message, status = %status, dry_run = in_flight.dry_run, "greenlight panicked before reporting; reporting {status}{note}");
@@ -127,7 +128,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
     }
 
     /// Judges, logs and reports; `until` is when the report must be done.
-    async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, lambda_runtime::Error> {
+    async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, InvocationError> {
         let started = Instant::now();
         let verdict = self.judge(&event, until).await;
         let reported = verdict.status.to_report(self.settings.dry_run);
@@ -147,7 +148,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         verdict: Verdict,
         reported: Status,
         delivered: Result<(Delivery, u32), ReportFailure>,
-    ) -> Result<Value, lambda_runtime::Error> {
+    ) -> Result<Value, InvocationError> {
         let dry_run = self.settings.dry_run;
         match delivered {
             Ok((delivery, attempts)) => {

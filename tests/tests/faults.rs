@@ -23,9 +23,12 @@ use serde_json::{Value, json};
 enum Told {
     /// Exactly this many status calls, one of them accepted with this status.
     Status(&'static str, usize),
-    /// An invocation error, with this many status calls or more, none
-    /// accepted.
-    InvocationError { calls_at_least: usize },
+    /// An invocation error of this `errorType`, with this many status calls
+    /// or more, none accepted.
+    InvocationError {
+        calls_at_least: usize,
+        error_type: &'static str,
+    },
 }
 
 /// Asserts a row: what CodeDeploy was told, and the line an operator sees in
@@ -49,7 +52,10 @@ fn assert_row(run: &Run, told: Told, operator_sees: &str) {
             let answer = run.answer.as_ref().expect("answered");
             assert_eq!(answer.response()["reported"], status);
         }
-        Told::InvocationError { calls_at_least } => {
+        Told::InvocationError {
+            calls_at_least,
+            error_type,
+        } => {
             assert!(
                 run.calls.len() >= calls_at_least,
                 "status calls: {:?}\n{}",
@@ -61,12 +67,16 @@ fn assert_row(run: &Run, told: Told, operator_sees: &str) {
                 "nothing may be accepted: {:?}",
                 run.calls
             );
-            assert!(
-                matches!(run.answer, Some(Answer::Error(_))),
-                "expected an invocation error, got {:?}\n{}",
-                run.answer,
-                run.log_text()
-            );
+            match &run.answer {
+                Some(Answer::Error(error)) => assert_eq!(
+                    error["errorType"], error_type,
+                    "the errorType the runtime posted: {error}"
+                ),
+                other => panic!(
+                    "expected an invocation error, got {other:?}\n{}",
+                    run.log_text()
+                ),
+            }
         }
     }
     assert!(
@@ -453,7 +463,10 @@ async fn codedeploy_throttling_beyond_the_retry_budget_is_an_invocation_error() 
     // THEN the hook retries until its deadline, then says it could not report
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 3 },
+        Told::InvocationError {
+            calls_at_least: 3,
+            error_type: "ReportFailed",
+        },
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     assert!(run.calls.iter().all(|c| c.answered == 400));
@@ -471,7 +484,10 @@ async fn codedeploy_5xx_beyond_the_retry_budget_is_an_invocation_error() {
     let run = invocation.run().await;
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 3 },
+        Told::InvocationError {
+            calls_at_least: 3,
+            error_type: "ReportFailed",
+        },
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     assert!(
@@ -496,7 +512,10 @@ async fn codedeploy_unreachable_is_an_invocation_error_before_the_deadline() {
     // THEN no call arrives anywhere, and the hook says so before its deadline
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "ReportFailed",
+        },
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     assert!(run.calls.is_empty());
@@ -517,7 +536,10 @@ async fn codedeploy_answering_after_the_deadline_is_an_invocation_error_before_i
     // deadline; every call it made arrived and was held, none answered
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 2 },
+        Told::InvocationError {
+            calls_at_least: 2,
+            error_type: "ReportFailed",
+        },
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     let gave_up = run.log_fields("could not report to CodeDeploy");
@@ -735,7 +757,10 @@ async fn an_event_that_is_not_an_object_is_an_invocation_error() {
     let (run, green) = run_event(json!("DeploymentId=d-ABCDEF123")).await;
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event: expected a JSON object with DeploymentId and LifecycleEventHookExecutionId, got a string",
     );
     assert!(run.calls.is_empty());
@@ -747,7 +772,10 @@ async fn an_event_without_ids_is_an_invocation_error() {
     let (run, green) = run_event(json!({"deploymentId": "d-ABCDEF123"})).await;
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event.DeploymentId: missing",
     );
     assert!(run.calls.is_empty());
@@ -761,7 +789,10 @@ async fn an_event_with_ids_of_the_wrong_type_is_an_invocation_error() {
             .await;
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event.DeploymentId: expected a non-empty string, got an array",
     );
     assert!(run.calls.is_empty());
@@ -778,7 +809,10 @@ async fn a_six_megabyte_event_is_an_invocation_error_naming_the_field() {
     // THEN the field and its size are named, the ID is not echoed back
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event.LifecycleEventHookExecutionId: expected a non-empty string, got 5999900 bytes (at most 4096)",
     );
     assert!(run.calls.is_empty());

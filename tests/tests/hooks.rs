@@ -343,6 +343,7 @@ async fn malformed_event_is_an_invocation_error_and_reports_nothing() {
                     .contains("event.LifecycleEventHookExecutionId: missing"),
                 "{error}"
             );
+            assert_eq!(error["errorType"], "InvalidEvent", "{error}");
         }
         other => panic!(
             "expected an invocation error, got {other:?}\n{}",
@@ -477,7 +478,8 @@ async fn access_denied_is_an_invocation_error_after_one_call() {
     );
     match &run.answer {
         Some(Answer::Error(error)) => {
-            assert!(error.to_string().contains("AccessDenied"), "{error}")
+            assert!(error.to_string().contains("AccessDenied"), "{error}");
+            assert_eq!(error["errorType"], "ReportFailed", "{error}");
         }
         other => panic!("expected an invocation error, got {other:?}"),
     }
