@@ -470,6 +470,26 @@ async fn codedeploy_throttling_beyond_the_retry_budget_is_an_invocation_error() 
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     assert!(run.calls.iter().all(|c| c.answered == 400));
+    // AND each retry line, and the last one, carries one short error line
+    // (code and message), not the SDK's error dump
+    let retried = run.log_fields("reporting to CodeDeploy failed; retrying");
+    let gave_up = run.log_fields("could not report to CodeDeploy");
+    assert!(retried.len() >= 2, "{}", run.log_text());
+    for fields in retried.iter().chain(&gave_up) {
+        let error = fields["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("ThrottlingException: ") && error.len() <= 200,
+            "{} chars: {error}",
+            error.len()
+        );
+    }
+    for line in run
+        .logs
+        .iter()
+        .filter(|line| line.contains("reporting to CodeDeploy failed"))
+    {
+        assert!(line.len() <= 600, "a {}-character line: {line}", line.len());
+    }
 }
 
 #[tokio::test]
