@@ -125,7 +125,12 @@ impl CheckResult {
                     .shown()
                     .map(|a| format!("expected {}, got {}", a.expected, a.actual))
                     .collect();
-                format!("{}: {}", self.name, pairs.join("; "))
+                if pairs.is_empty() {
+                    // Failed on its retry policy alone (passes not in a row).
+                    format!("{}: the last attempt passed", self.name)
+                } else {
+                    format!("{}: {}", self.name, pairs.join("; "))
+                }
             }
         };
         if let Some(reason) = &self.reason {
@@ -181,7 +186,7 @@ pub async fn run_check<P: HttpProbe>(
     loop {
         let left = stop_at.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            result.reason = Some(GiveUp::Deadline.describe(tally.attempts));
+            result.reason = Some(check.retry.reason(GiveUp::Deadline, &tally));
             break;
         }
         let timeout = check.timeout.min(left);
@@ -232,7 +237,7 @@ pub async fn run_check<P: HttpProbe>(
                 break;
             }
             Next::GiveUp(why) => {
-                result.reason = Some(why.describe(tally.attempts));
+                result.reason = Some(check.retry.reason(why, &tally));
                 break;
             }
             Next::Retry => tokio::time::sleep(check.retry.interval).await,
@@ -259,4 +264,35 @@ fn not_judged(check: &Check, redactor: &Redactor, actual: &str) -> Vec<Assertion
 /// Milliseconds, saturating.
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_that_failed_on_its_retry_policy_alone_says_the_last_attempt_passed() {
+        // GIVEN a failed check whose last attempt met every assertion
+        let result = CheckResult {
+            name: "health".to_owned(),
+            outcome: Outcome::Fail,
+            reason: Some(
+                "failed after 3 attempt(s): 2 consecutive passes needed, at most 1 in a row"
+                    .to_owned(),
+            ),
+            attempts: 3,
+            duration_ms: 12,
+            assertions: vec![AssertionResult {
+                passed: true,
+                expected: "status == 200".to_owned(),
+                actual: "200".to_owned(),
+            }],
+            error: None,
+        };
+        // THEN its line says so, with the rule not met
+        assert_eq!(
+            result.summary(),
+            "health: the last attempt passed (failed after 3 attempt(s): 2 consecutive passes needed, at most 1 in a row)"
+        );
+    }
 }

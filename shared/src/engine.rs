@@ -167,10 +167,15 @@ mod tests {
                 }
                 Reply::Hang => {
                     tokio::time::sleep(timeout).await;
-                    return Err(ProbeError::Timeout(timeout.as_millis()));
+                    return Err(ProbeError::NoHeaders {
+                        within_ms: timeout.as_millis(),
+                    });
                 }
                 Reply::Refused => {
-                    return Err(ProbeError::Connect("connection refused".to_owned()));
+                    return Err(ProbeError::Connect {
+                        address: "green.internal:8080".to_owned(),
+                        detail: "connection refused".to_owned(),
+                    });
                 }
                 Reply::EchoAuthorization => {
                     let sent = request
@@ -347,7 +352,7 @@ mod tests {
         );
         assert_eq!(
             result.error.as_deref(),
-            Some("no response within 1000 ms (cut short by the hook's deadline)")
+            Some("no response headers within 1000 ms (cut short by the hook's deadline)")
         );
     }
 
@@ -435,7 +440,7 @@ mod tests {
         assert_eq!(flapping.attempts, 4);
         assert_eq!(
             flapping.reason.as_deref(),
-            Some("failed after 4 attempt(s)")
+            Some("failed after 4 attempt(s): 2 consecutive passes needed, at most 1 in a row")
         );
     }
 
@@ -502,9 +507,12 @@ mod tests {
         assert_eq!(result.outcome, Outcome::Fail);
         assert_eq!(
             result.error.as_deref(),
-            Some("cannot connect: connection refused")
+            Some("cannot connect to green.internal:8080: connection refused")
         );
-        assert_eq!(result.actual(), "cannot connect: connection refused");
+        assert_eq!(
+            result.actual(),
+            "cannot connect to green.internal:8080: connection refused"
+        );
         assert_eq!(result.assertions[0].actual, "no response");
     }
 

@@ -23,8 +23,21 @@ pub struct InFlight {
     pub event: HookEvent,
     /// Report before this.
     pub until: Instant,
-    /// What to report after a panic: `Failed`, or `Succeeded` in dry run.
-    pub status: Status,
+    /// Whether dry run is on: a panic is a `Failed` verdict, reported as
+    /// `Succeeded` in dry run, as any `Failed` verdict is.
+    pub dry_run: bool,
+}
+
+impl InFlight {
+    /// What a panic reports: a `Failed` verdict, as dry run reports it.
+    pub fn status(&self) -> Status {
+        Status::Failed.to_report(self.dry_run)
+    }
+
+    /// The log words after that status (what dry run hid, if anything).
+    pub fn note(&self) -> &'static str {
+        Status::dry_run_note(Status::Failed, self.dry_run)
+    }
 }
 
 /// Holds the invocation in flight, if any. One per hook function: the Lambda
@@ -33,14 +46,14 @@ pub struct InFlight {
 pub struct Pending(Arc<Mutex<Option<InFlight>>>);
 
 impl Pending {
-    /// Records that `event` owes a report before `until`, and what to report
-    /// should a panic come first.
-    pub fn begin(&self, event: &HookEvent, until: Instant, status: Status) {
+    /// Records that `event` owes a report before `until`, and whether dry
+    /// run is on, should a panic come first.
+    pub fn begin(&self, event: &HookEvent, until: Instant, dry_run: bool) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(InFlight {
                 event: event.clone(),
                 until,
-                status,
+                dry_run,
             });
         }
     }
@@ -54,8 +67,9 @@ impl Pending {
 }
 
 /// In a build with `panic = "abort"`, installs a panic hook that reports
-/// `Failed` for the pending invocation before the process aborts. Does
-/// nothing in an unwinding build, where the runner catches panics instead.
+/// `Failed` (`Succeeded` in dry run) for the pending invocation before the
+/// process aborts, and logs what it sent. Does nothing in an unwinding build,
+/// where the runner catches panics instead.
 pub fn install_abort_hook<R, F, Fut>(pending: Pending, make_reporter: F)
 where
     R: StatusReporter,
@@ -69,18 +83,20 @@ where
     std::panic::set_hook(Box::new(move |info| {
         previous(info);
         if let Some(in_flight) = pending.take() {
+            let (status, note) = (in_flight.status(), in_flight.note());
             tracing::error!(
                 deployment_id = %in_flight.event.deployment_id,
-                status = %in_flight.status,
-                "panic in a panic=abort build: reporting Failed before the process ends (Succeeded in dry run)"
+                status = %status,
+                dry_run = in_flight.dry_run,
+                "panic in a panic=abort build: reporting {status} before the process ends{note}"
             );
             let outcome = report_from_new_thread(&make_reporter, in_flight);
-            tracing::error!(outcome = ?outcome, "last-resort report");
+            tracing::error!(status = %status, outcome = ?outcome, "last-resort report");
         }
     }));
 }
 
-/// Reports the pending status from a new thread with its own runtime, so that it works
+/// Reports the pending status ([`InFlight::status`]) from a new thread with its own runtime, so that it works
 /// from anywhere, a panic hook on a runtime worker included. `None` if the
 /// thread or runtime could not even start.
 pub fn report_from_new_thread<R, F, Fut>(
@@ -101,9 +117,8 @@ where
                     .ok()?;
                 runtime.block_on(async {
                     let reporter = make_reporter().await;
-                    Some(
-                        deliver(&reporter, &in_flight.event, Status::Failed, in_flight.until).await,
-                    )
+                    let status = in_flight.status();
+                    Some(deliver(&reporter, &in_flight.event, status, in_flight.until).await)
                 })
             })
             .join()
@@ -142,11 +157,7 @@ mod tests {
         // GIVEN an invocation in flight, on a thread that runs a runtime (as a
         // panic hook on a worker thread would)
         let pending = Pending::default();
-        pending.begin(
-            &event(),
-            Instant::now() + Duration::from_secs(5),
-            Status::Failed,
-        );
+        pending.begin(&event(), Instant::now() + Duration::from_secs(5), false);
         let recorder = Recorder::default();
         let make = || {
             let recorder = recorder.clone();
@@ -159,5 +170,27 @@ mod tests {
         assert_eq!(outcome, Some(Ok((Delivery::Accepted, 1))));
         assert_eq!(*recorder.0.lock().expect("lock"), vec![Status::Failed]);
         assert!(pending.take().is_none());
+    }
+
+    #[tokio::test]
+    async fn reports_succeeded_in_dry_run_as_the_normal_path_does() {
+        // GIVEN an invocation in flight in dry run
+        let pending = Pending::default();
+        pending.begin(&event(), Instant::now() + Duration::from_secs(5), true);
+        let recorder = Recorder::default();
+        let make = || {
+            let recorder = recorder.clone();
+            async move { recorder }
+        };
+        // WHEN the last-resort report runs
+        let in_flight = pending.take().expect("in flight");
+        assert_eq!(
+            (in_flight.status(), in_flight.note()),
+            (Status::Succeeded, " (DRY RUN: the verdict is Failed)")
+        );
+        let outcome = report_from_new_thread(&make, in_flight);
+        // THEN Succeeded was sent, as dry run sends for a Failed verdict
+        assert_eq!(outcome, Some(Ok((Delivery::Accepted, 1))));
+        assert_eq!(*recorder.0.lock().expect("lock"), vec![Status::Succeeded]);
     }
 }

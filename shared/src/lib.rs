@@ -11,9 +11,11 @@ pub mod discovery;
 pub mod engine;
 pub mod evaluation;
 pub mod event;
+pub mod fault_injection;
 pub mod gate;
 pub mod guard;
 pub mod hook;
+pub mod invocation_error;
 pub mod lifecycle;
 pub mod plan;
 pub mod probe;
@@ -22,6 +24,8 @@ pub mod redaction;
 pub mod report;
 pub mod retry;
 pub mod runner;
+#[cfg(feature = "aws")]
+pub mod sdk_retry;
 pub mod settings;
 pub mod spec;
 pub mod stage;
@@ -29,6 +33,7 @@ pub mod verdict;
 
 pub use event::HookEvent;
 pub use hook::Hook;
+pub use invocation_error::InvocationError;
 pub use plan::Plan;
 pub use runner::HookRunner;
 pub use settings::Settings;

@@ -76,12 +76,32 @@ pub struct ProbeResponse {
 /// Why no response came back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProbeError {
-    /// No complete response within the time allowed.
-    #[error("no response within {0} ms")]
-    Timeout(u128),
+    /// No response headers within the time allowed (connecting included).
+    #[error("no response headers within {within_ms} ms")]
+    NoHeaders {
+        /// The time allowed.
+        within_ms: u128,
+    },
+    /// The headers came, but the body did not finish within the time allowed.
+    #[error(
+        "HTTP {status} headers arrived, but the body did not finish within {within_ms} ms ({read_bytes} bytes read)"
+    )]
+    BodyStalled {
+        /// The status the headers gave.
+        status: u16,
+        /// The time allowed, for headers and body together.
+        within_ms: u128,
+        /// Body bytes read by then.
+        read_bytes: usize,
+    },
     /// The connection could not be made (refused, unreachable, DNS, TLS).
-    #[error("cannot connect: {0}")]
-    Connect(String),
+    #[error("cannot connect to {address}: {detail}")]
+    Connect {
+        /// `host:port` tried.
+        address: String,
+        /// What went wrong, with its causes.
+        detail: String,
+    },
     /// A redirect that the check's `follow_redirects` does not allow.
     #[error("redirect {0}")]
     Redirect(String),
@@ -193,61 +213,68 @@ impl HttpProbe for ReqwestProbe {
             .as_ref()
             .map_err(|error| ProbeError::Other(error.clone()))?;
         let started = Instant::now();
-        let max_body = self.connection.max_body;
-        let exchange = async {
-            let mut hop = Hop {
-                method: request.method.clone(),
-                url: request.url.clone(),
-                headers: request.headers.clone(),
-                body: request.body.clone(),
-            };
-            let mut followed = 0;
-            let mut response = loop {
-                let mut builder = client
-                    .request(hop.method.clone(), hop.url.clone())
-                    .headers(hop.headers.clone());
-                if let Some(body) = &hop.body {
-                    builder = builder.body(body.clone());
-                }
-                let response = builder.send().await.map_err(classify)?;
-                let location = response.headers().get(LOCATION);
-                match location {
-                    Some(location)
-                        if is_redirect(response.status()) && request.redirects.max > 0 =>
-                    {
-                        hop = hop.follow(request, response.status(), location, followed)?;
-                        followed += 1;
-                    }
-                    _ => break response,
-                }
-            };
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let mut bytes: Vec<u8> = Vec::new();
-            let mut truncated = false;
-            while let Some(chunk) = response.chunk().await.map_err(classify)? {
-                let room = max_body.saturating_sub(bytes.len());
-                if chunk.len() > room {
-                    bytes.extend_from_slice(&chunk[..room]);
-                    truncated = true;
-                    break;
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(ProbeResponse {
-                status,
-                headers,
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-                truncated,
-                duration: started.elapsed(),
-            })
+        // One deadline for connect, headers and body (a server that trickles
+        // its body forever is a hang too), in two phases, so that the error
+        // says whether the headers came.
+        let deadline = tokio::time::Instant::now() + timeout;
+        let within_ms = timeout.as_millis();
+        let mut hop = Hop {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
         };
-        // One timer for connect, headers and body: a server that trickles its
-        // body forever is a hang too.
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(ProbeError::Timeout(timeout.as_millis())),
+        let mut followed = 0;
+        let mut response = loop {
+            let mut builder = client
+                .request(hop.method.clone(), hop.url.clone())
+                .headers(hop.headers.clone());
+            if let Some(body) = &hop.body {
+                builder = builder.body(body.clone());
+            }
+            let response = tokio::time::timeout_at(deadline, builder.send())
+                .await
+                .map_err(|_| ProbeError::NoHeaders { within_ms })?
+                .map_err(|error| classify(error, &hop.url))?;
+            let location = response.headers().get(LOCATION);
+            match location {
+                Some(location) if is_redirect(response.status()) && request.redirects.max > 0 => {
+                    hop = hop.follow(request, response.status(), location, followed)?;
+                    followed += 1;
+                }
+                _ => break response,
+            }
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut truncated = false;
+        let url = response.url().clone();
+        loop {
+            let chunk = tokio::time::timeout_at(deadline, response.chunk())
+                .await
+                .map_err(|_| ProbeError::BodyStalled {
+                    status,
+                    within_ms,
+                    read_bytes: bytes.len(),
+                })?
+                .map_err(|error| classify(error, &url))?;
+            let Some(chunk) = chunk else { break };
+            let room = self.connection.max_body.saturating_sub(bytes.len());
+            if chunk.len() > room {
+                bytes.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
         }
+        Ok(ProbeResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            truncated,
+            duration: started.elapsed(),
+        })
     }
 
     fn pinned(&self, host: &str, addrs: &[SocketAddr]) -> Result<Self, String> {
@@ -408,9 +435,21 @@ fn shown(url: &Url) -> String {
     url.to_string()
 }
 
-/// Sorts a reqwest error into what an operator needs to know, with its causes.
-fn classify(error: reqwest::Error) -> ProbeError {
-    // The URL is left out: its query string may carry a token.
+/// `host:port` of `url`, as a connection goes to it (no credentials, no path
+/// or query: either may carry a secret).
+fn address(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+/// Sorts a reqwest error on a request to `url` into what an operator needs to
+/// know, with its causes.
+fn classify(error: reqwest::Error, url: &Url) -> ProbeError {
+    // The URL is left out of the message: its query string may carry a
+    // token. A connection error names the host and port instead.
     let error = error.without_url();
     let mut message = error.to_string();
     let mut source = std::error::Error::source(&error);
@@ -422,7 +461,10 @@ fn classify(error: reqwest::Error) -> ProbeError {
     if error.is_timeout() {
         ProbeError::Other(format!("timed out: {message}"))
     } else if error.is_connect() {
-        ProbeError::Connect(message)
+        ProbeError::Connect {
+            address: address(url),
+            detail: message,
+        }
     } else {
         ProbeError::Other(message)
     }
@@ -444,13 +486,100 @@ pub fn header_name(name: &str) -> Result<HeaderName, reqwest::header::InvalidHea
 mod tests {
     use super::*;
 
-    #[test]
-    fn bodies_share_a_budget_among_the_checks_that_run_at_once() {
-        assert_eq!(Connection::body_limit(1), MAX_BODY_BYTES);
-        assert_eq!(Connection::body_limit(32), MAX_BODY_BYTES);
-        assert_eq!(Connection::body_limit(64), 512 * 1024);
-        assert_eq!(Connection::body_limit(128), 256 * 1024);
-        assert_eq!(Connection::default().max_body, MAX_BODY_BYTES);
+    #[tokio::test]
+    async fn a_connection_error_names_the_host_and_port_tried() {
+        // GIVEN a loopback port where nothing listens
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        drop(listener);
+        let probe = ReqwestProbe::new(Connection::default());
+        let get = get(&format!("http://127.0.0.1:{port}/health?token=t0p"));
+        // WHEN a request goes there
+        let error = probe
+            .send(&get, Duration::from_secs(5))
+            .await
+            .expect_err("refused");
+        // THEN the error names host and port, and not the query
+        match &error {
+            ProbeError::Connect { address, .. } => {
+                assert_eq!(address, &format!("127.0.0.1:{port}"));
+            }
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")),
+            "{text}"
+        );
+        assert!(!text.contains("t0p"), "{text}");
+    }
+
+    /// A loopback server that answers each request with `reply`, then holds
+    /// the connection open without another byte.
+    async fn stalling(reply: &'static [u8]) -> (u16, tokio::task::JoinHandle<()>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                // The request head, up to its blank line.
+                let mut request = Vec::new();
+                let mut byte = [0_u8; 1];
+                while !request.ends_with(b"\r\n\r\n") && matches!(tcp.read(&mut byte).await, Ok(1))
+                {
+                    request.push(byte[0]);
+                }
+                tcp.write_all(reply).await.ok();
+                held.push(tcp);
+            }
+        });
+        (port, task)
+    }
+
+    fn get(url: &str) -> ProbeRequest {
+        let mut get = request(url, &[]);
+        get.method = Method::GET;
+        get.body = None;
+        get
+    }
+
+    #[tokio::test]
+    async fn a_timeout_says_whether_the_headers_arrived() {
+        // GIVEN one server that sends nothing, and one that sends headers and
+        // 5 bytes of a 100-byte body
+        let (silent, silent_task) = stalling(b"").await;
+        let (stalled, stalled_task) =
+            stalling(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"a\":").await;
+        let probe = ReqwestProbe::new(Connection::default());
+        let limit = Duration::from_millis(300);
+        // WHEN each is probed
+        let none = probe
+            .send(&get(&format!("http://127.0.0.1:{silent}/")), limit)
+            .await
+            .expect_err("no headers");
+        let some = probe
+            .send(&get(&format!("http://127.0.0.1:{stalled}/")), limit)
+            .await
+            .expect_err("stalled body");
+        silent_task.abort();
+        stalled_task.abort();
+        // THEN each error says which phase ran out of time
+        assert_eq!(none, ProbeError::NoHeaders { within_ms: 300 });
+        assert_eq!(
+            some,
+            ProbeError::BodyStalled {
+                status: 200,
+                within_ms: 300,
+                read_bytes: 5
+            }
+        );
+        assert_eq!(
+            some.to_string(),
+            "HTTP 200 headers arrived, but the body did not finish within 300 ms (5 bytes read)"
+        );
     }
 
     fn request(url: &str, hosts: &[&str]) -> ProbeRequest {

@@ -44,6 +44,30 @@ pub enum ReportError {
     Rejected(String),
 }
 
+/// Longest error text a report log line carries.
+pub const MAX_ERROR_CHARS: usize = 200;
+
+/// `text` as one line of at most [`MAX_ERROR_CHARS`] characters: line breaks
+/// and other control characters become spaces, runs of blanks one space, and
+/// a longer text is cut (marked with `…`).
+pub fn one_line(text: &str) -> String {
+    let mut line = String::new();
+    for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if line.chars().count() > MAX_ERROR_CHARS {
+        line = line.chars().take(MAX_ERROR_CHARS - 1).collect();
+        line.push('…');
+    }
+    line
+}
+
 /// Sends `PutLifecycleEventHookExecutionStatus`. Implemented by
 /// `CodeDeployReporter` (feature `aws`) in production.
 pub trait StatusReporter: Send + Sync {
@@ -175,6 +199,17 @@ mod tests {
 
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(30)
+    }
+
+    #[test]
+    fn an_error_text_becomes_one_bounded_line() {
+        assert_eq!(
+            one_line("  Throttling:\n  Rate\texceeded \r\n"),
+            "Throttling: Rate exceeded"
+        );
+        let long = one_line(&"x".repeat(1500));
+        assert_eq!(long.chars().count(), MAX_ERROR_CHARS);
+        assert!(long.ends_with('…'));
     }
 
     #[tokio::test]

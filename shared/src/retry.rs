@@ -77,9 +77,26 @@ pub struct Tally {
     pub attempts: u32,
     /// Passing attempts in a row, ending with the last one.
     pub streak: u32,
+    /// The longest run of passing attempts so far.
+    pub best: u32,
 }
 
 impl RetryPolicy {
+    /// Words for the verdict when `why` ended the retries after `tally`. A
+    /// check that passed at times, but never as many times in a row as
+    /// `consecutive_passes` asks, says that this was the rule not met.
+    pub fn reason(&self, why: GiveUp, tally: &Tally) -> String {
+        let passes = self.consecutive_passes.max(1);
+        let mut reason = why.describe(tally.attempts);
+        if passes > 1 && tally.best > 0 {
+            reason.push_str(&format!(
+                ": {passes} consecutive passes needed, at most {} in a row",
+                tally.best
+            ));
+        }
+        reason
+    }
+
     /// Records an attempt and decides what comes next. `elapsed` is the time
     /// since the first attempt started, `left` the time before the hook must
     /// stop probing.
@@ -95,6 +112,7 @@ impl RetryPolicy {
         let passes = self.consecutive_passes.max(1);
         tally.attempts += 1;
         tally.streak = if passed { tally.streak + 1 } else { 0 };
+        tally.best = tally.best.max(tally.streak);
         if tally.streak >= passes {
             return Next::Pass;
         }
@@ -205,7 +223,8 @@ mod tests {
             tally,
             Tally {
                 attempts: 6,
-                streak: 3
+                streak: 3,
+                best: 3
             }
         );
     }
@@ -226,6 +245,57 @@ mod tests {
         assert_eq!(
             policy.after_attempt(&mut tally, false, ms(0), LOTS),
             Next::GiveUp(GiveUp::Attempts)
+        );
+    }
+
+    #[test]
+    fn the_reason_names_the_consecutive_passes_rule_when_it_was_the_one_not_met() {
+        // GIVEN 2 passes in a row needed, and pass, fail, pass, fail
+        let policy = RetryPolicy {
+            attempts: Some(4),
+            consecutive_passes: 2,
+            ..RetryPolicy::default()
+        };
+        let mut tally = Tally::default();
+        let mut next = Next::Retry;
+        for passed in [true, false, true, false] {
+            next = policy.after_attempt(&mut tally, passed, ms(0), LOTS);
+        }
+        // THEN the reason says which rule was not met
+        assert_eq!(next, Next::GiveUp(GiveUp::Attempts));
+        assert_eq!(
+            policy.reason(GiveUp::Attempts, &tally),
+            "failed after 4 attempt(s): 2 consecutive passes needed, at most 1 in a row"
+        );
+        assert_eq!(
+            policy.reason(GiveUp::Window, &tally),
+            "did not pass within its retry window (4 attempt(s)): 2 consecutive passes needed, at most 1 in a row"
+        );
+    }
+
+    #[test]
+    fn the_reason_stays_plain_when_no_attempt_passed_or_one_pass_is_enough() {
+        let mut tally = Tally::default();
+        let twice = RetryPolicy {
+            attempts: Some(2),
+            consecutive_passes: 2,
+            ..RetryPolicy::default()
+        };
+        twice.after_attempt(&mut tally, false, ms(0), LOTS);
+        twice.after_attempt(&mut tally, false, ms(0), LOTS);
+        assert_eq!(
+            twice.reason(GiveUp::Attempts, &tally),
+            "failed after 2 attempt(s)"
+        );
+        let once = RetryPolicy::default();
+        let passed_once = Tally {
+            attempts: 3,
+            streak: 0,
+            best: 1,
+        };
+        assert_eq!(
+            once.reason(GiveUp::Attempts, &passed_once),
+            "failed after 3 attempt(s)"
         );
     }
 

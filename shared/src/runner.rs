@@ -12,41 +12,34 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use std::net::SocketAddr;
-
-use reqwest::Url;
-
 use crate::check::{CheckResult, Outcome, millis};
-#[cfg(feature = "aws")]
-use crate::cloud::sdk::{S3Objects, SdkCloud, SsmParameters};
 use crate::cloud::{Cloud, MetricQuery};
 use crate::discovery::{Deployment, discover};
 use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
 use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query, nothing_to_watch};
 use crate::guard::Pending;
-#[cfg(feature = "aws")]
-use crate::guard::install_abort_hook;
 use crate::hook::Hook;
+use crate::invocation_error::InvocationError;
 use crate::lifecycle;
 use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::HttpProbe;
-#[cfg(feature = "aws")]
-use crate::probe::ReqwestProbe;
 use crate::readiness::await_ready;
-#[cfg(feature = "aws")]
-use crate::report::CodeDeployReporter;
-use crate::report::{StatusReporter, deliver};
+use crate::report::{Delivery, ReportFailure, StatusReporter, deliver};
 use crate::settings::{REPORT_MARGIN_VAR, Settings};
 use crate::spec::ListenerChoice;
 use crate::stage::{NotRun, Stage};
 use crate::verdict::{Status, Verdict};
 
+mod aim;
+#[cfg(feature = "aws")]
+mod cold_start;
+
+use aim::aim;
+
 /// Kept back from the deadline even for the report itself: the runtime still
 /// has to post the invocation result.
 const FINAL_SAFETY: Duration = Duration::from_millis(150);
-/// Longest wait for the DNS answer that pins `target.host`.
-const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 /// The engine's guard for a check that ignores its deadline (see `engine`).
 const CHECK_GUARD: Duration = Duration::from_millis(250);
 
@@ -59,59 +52,6 @@ pub struct HookRunner<P, R, C> {
     reporter: R,
     cloud: C,
     pending: Pending,
-}
-
-#[cfg(feature = "aws")]
-impl HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud> {
-    /// Reads the settings and builds the AWS and HTTP clients, once. Never
-    /// fails: a problem becomes the reason every invocation reports `Failed`.
-    pub async fn from_env(hook: Hook) -> Self {
-        // Reads retry as the SDK does; the report retries on its own, within
-        // the deadline.
-        let reads = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(5))
-                    .operation_timeout(Duration::from_secs(12))
-                    .build(),
-            )
-            .load()
-            .await;
-        let parameters = SsmParameters::new(&reads);
-        let objects = S3Objects::new(&reads);
-        let mut settings = AssertUnwindSafe(Settings::from_env(&parameters, &objects))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| Settings {
-                plan: Err(format!(
-                    "reading the configuration panicked: {}",
-                    panic_message(panic.as_ref())
-                )),
-                dry_run: false,
-                report_margin: crate::settings::DEFAULT_REPORT_MARGIN,
-            });
-        let connection = settings
-            .plan
-            .as_ref()
-            .map(Plan::connection)
-            .unwrap_or_default();
-        let probe = std::panic::catch_unwind(|| ReqwestProbe::new(connection))
-            .unwrap_or_else(|_| ReqwestProbe::broken("building the HTTP client panicked"));
-        if let (Some(error), Ok(_)) = (probe.error(), &settings.plan) {
-            settings.plan = Err(error.to_owned());
-        }
-        let reports = reads
-            .to_builder()
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .build();
-        let reporter = CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&reports));
-        let runner = HookRunner::new(hook, settings, probe, reporter, SdkCloud::new(&reads));
-        install_abort_hook(runner.pending.clone(), move || {
-            let reports = reports.clone();
-            async move { CodeDeployReporter::new(aws_sdk_codedeploy::Client::new(&reports)) }
-        });
-        runner
-    }
 }
 
 impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
@@ -145,7 +85,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
 
     /// Handles one Lambda invocation. Errs only when the event is unusable or
     /// the status could not be reported.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
         let deadline = deadline_instant(event.context.deadline);
         tracing::debug!(
             deadline_ms = event.context.deadline,
@@ -161,12 +101,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         };
         let span = info_span!("hook", hook = %self.hook, deployment_id = %parsed.deployment_id);
         let until = deadline.checked_sub(FINAL_SAFETY).unwrap_or(deadline);
-        let on_panic = if self.settings.dry_run {
-            Status::Succeeded
-        } else {
-            Status::Failed
-        };
-        self.pending.begin(&parsed, until, on_panic);
+        self.pending.begin(&parsed, until, self.settings.dry_run);
         let outcome = AssertUnwindSafe(self.run(parsed, until).instrument(span.clone()))
             .catch_unwind()
             .await;
@@ -180,58 +115,56 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         }
     }
 
-    /// A panic outside the checks: report `Failed` if nobody has reported yet.
-    async fn report_after_panic(&self, message: String) -> Result<Value, lambda_runtime::Error> {
+    /// A panic outside the checks: if nobody has reported yet, report a
+    /// `Failed` verdict as the normal path would (`Succeeded` in dry run).
+    async fn report_after_panic(&self, message: String) -> Result<Value, InvocationError> {
         let Some(in_flight) = self.pending.take() else {
             error!(panic = %message, "greenlight panicked after reporting");
-            return Err(format!("greenlight panicked after reporting: {message}").into());
+            return Err(InvocationError::PanicAfterReport(message));
         };
-        error!(panic = %message, "greenlight panicked before reporting; reporting Failed");
-        let (delivery, attempts) = deliver(
-            &self.reporter,
-            &in_flight.event,
-            Status::Failed,
-            in_flight.until,
-        )
-        .await?;
-        info!(status = %Status::Failed, delivery = ?delivery, attempts, "reported to CodeDeploy");
-        Ok(json!({
-            "deploymentId": in_flight.event.deployment_id,
-            "hook": self.hook,
-            "reported": in_flight.status,
-            "delivery": delivery,
-            "dryRun": self.settings.dry_run,
-            "verdict": Verdict::failed(self.hook, format!("greenlight panicked: {message}")),
-        }))
+        let (status, note) = (in_flight.status(), in_flight.note());
+        error!(panic = %message, status = %status, dry_run = in_flight.dry_run, "greenlight panicked before reporting; reporting {status}{note}");
+        let verdict = Verdict::failed(self.hook, format!("greenlight panicked: {message}"));
+        let delivered = deliver(&self.reporter, &in_flight.event, status, in_flight.until).await;
+        self.answer(&in_flight.event, verdict, status, delivered)
     }
 
     /// Judges, logs and reports; `until` is when the report must be done.
-    async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, lambda_runtime::Error> {
+    async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, InvocationError> {
         let started = Instant::now();
         let verdict = self.judge(&event, until).await;
         let verdict = match &self.settings.plan {
             Ok(plan) => verdict.redacted(&plan.redactor),
             Err(_) => verdict,
         };
-        let reported = if self.settings.dry_run {
-            Status::Succeeded
-        } else {
-            verdict.status
-        };
+        let reported = verdict.status.to_report(self.settings.dry_run);
         log_verdict(&event, &verdict, self.settings.dry_run, started.elapsed());
         // Should this panic, the guard reports again: a status that already got
         // through then comes back as "already completed", which is fine.
         let delivered = deliver(&self.reporter, &event, reported, until).await;
         self.pending.take();
+        self.answer(&event, verdict, reported, delivered)
+    }
+
+    /// Logs how the report of `reported` for `verdict` ended and answers the
+    /// runtime with what was actually sent.
+    fn answer(
+        &self,
+        event: &HookEvent,
+        verdict: Verdict,
+        reported: Status,
+        delivered: Result<(Delivery, u32), ReportFailure>,
+    ) -> Result<Value, InvocationError> {
+        let dry_run = self.settings.dry_run;
         match delivered {
             Ok((delivery, attempts)) => {
-                info!(status = %reported, delivery = ?delivery, attempts, "reported to CodeDeploy");
+                info!(status = %reported, delivery = ?delivery, attempts, dry_run, "reported to CodeDeploy");
                 Ok(json!({
                     "deploymentId": event.deployment_id,
                     "hook": self.hook,
                     "reported": reported,
                     "delivery": delivery,
-                    "dryRun": self.settings.dry_run,
+                    "dryRun": dry_run,
                     "verdict": verdict,
                 }))
             }
@@ -252,6 +185,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             Err(reason) => return Verdict::failed(hook, format!("configuration: {reason}")),
         };
         let checks = plan.checks_for(hook);
+        crate::fault_injection::runner_panic(checks.iter().map(|check| check.name.as_str()));
         if checks.is_empty() {
             return Verdict::from_checks(hook, Vec::new());
         }
@@ -314,7 +248,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
                 return Verdict::from_checks(hook, results);
             }
         }
-        let target = match self.aim(plan, deployment.as_ref()).await {
+        let target = match aim(&self.probe, plan, deployment.as_ref(), stop_at).await {
             Ok(target) => target,
             Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
         };
@@ -402,53 +336,6 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         Verdict::from_checks(hook, results).with_warnings(warnings)
     }
 
-    /// The base URL of the checks and, when a host name must be pinned to an
-    /// address found now, a probe that does so.
-    async fn aim(&self, plan: &Plan, deployment: Option<&Deployment>) -> Result<Aim<P>, String> {
-        let mut base = match (
-            &plan.target.url,
-            deployment.and_then(|d| d.endpoint.as_ref()),
-        ) {
-            (Some(url), _) => url.clone(),
-            (None, Some(endpoint)) => endpoint.url()?,
-            (None, None) => return Err("no target.url and no listener discovered".to_owned()),
-        };
-        let Some(host) = &plan.target.host else {
-            return Ok(Aim { base, probe: None });
-        };
-        // Connect where the URL points, but speak to `host` there.
-        let address_of = base.host_str().unwrap_or_default().to_ascii_lowercase();
-        let port = base.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<SocketAddr> = match plan
-            .target
-            .resolve
-            .iter()
-            .find(|(name, _)| *name == address_of)
-        {
-            Some((_, ip)) => vec![SocketAddr::new(*ip, port)],
-            None => tokio::time::timeout(
-                DNS_TIMEOUT,
-                tokio::net::lookup_host((address_of.as_str(), port)),
-            )
-            .await
-            .map_err(|_| {
-                format!(
-                    "cannot resolve {address_of}: no answer within {} ms",
-                    DNS_TIMEOUT.as_millis()
-                )
-            })?
-            .map_err(|error| format!("cannot resolve {address_of}: {error}"))?
-            .collect(),
-        };
-        base.set_host(Some(host))
-            .map_err(|error| format!("target.host {host:?}: {error}"))?;
-        let probe = self.probe.pinned(host, &addrs)?;
-        Ok(Aim {
-            base,
-            probe: Some(probe),
-        })
-    }
-
     /// The alarms to watch: the deployment group's (if enabled there and in
     /// the spec) and the spec's own.
     fn alarm_names(&self, plan: &Plan, deployment: Option<&Deployment>) -> Vec<String> {
@@ -466,12 +353,6 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         }
         names
     }
-}
-
-/// Where the checks go this invocation.
-struct Aim<P> {
-    base: Url,
-    probe: Option<P>,
 }
 
 /// Less time than this before the stop time is none: no AWS read fits in it.
@@ -714,6 +595,31 @@ mod tests {
             answer["verdict"]["reasons"][0],
             "greenlight panicked: reporter bug"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panic_outside_the_checks_in_dry_run_reports_succeeded_and_says_so() {
+        // GIVEN dry run, and a reporter whose first call panics
+        let reporter = Recorder {
+            panics: Arc::new(AtomicUsize::new(1)),
+            ..Recorder::default()
+        };
+        let runner = runner(
+            &[("GREENLIGHT_SPEC", SPEC), ("GREENLIGHT_DRY_RUN", "true")],
+            200,
+            reporter.clone(),
+        );
+        // WHEN the hook runs
+        let answer = runner.handle(invocation(sample())).await.expect("answered");
+        // THEN the guard sent what dry run sends, and the answer says what
+        // was sent; the verdict stays Failed
+        assert_eq!(
+            *reporter.statuses.lock().expect("lock"),
+            vec![Status::Succeeded]
+        );
+        assert_eq!(answer["reported"], "Succeeded");
+        assert_eq!(answer["verdict"]["status"], "Failed");
+        assert_eq!(answer["dryRun"], true);
     }
 
     #[tokio::test]

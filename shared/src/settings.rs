@@ -54,16 +54,10 @@ impl Settings {
         fetched: Option<Result<String, String>>,
     ) -> Settings {
         let mut problems = Vec::new();
-        let dry_run = match var(DRY_RUN_VAR).as_deref().map(str::trim) {
-            None | Some("" | "false" | "0") => false,
-            Some("true" | "1") => true,
-            Some(other) => {
-                problems.push(format!(
-                    "{DRY_RUN_VAR}: expected true or false, got {other:?}"
-                ));
-                false
-            }
-        };
+        let dry_run = read_dry_run(&var).unwrap_or_else(|problem| {
+            problems.push(problem);
+            false
+        });
         let report_margin = match var(REPORT_MARGIN_VAR) {
             None => DEFAULT_REPORT_MARGIN,
             Some(text) => match text.trim().parse::<u64>() {
@@ -93,6 +87,26 @@ impl Settings {
         }
     }
 
+    /// Settings that run nothing: every invocation reports `Failed` with
+    /// `reason` (or `Succeeded` in dry run, should `var` say so), for a cold
+    /// start that could not read the real ones.
+    pub fn unusable(reason: String, var: impl Fn(&str) -> Option<String>) -> Settings {
+        Settings {
+            plan: Err(reason),
+            dry_run: read_dry_run(&var).unwrap_or(false),
+            report_margin: DEFAULT_REPORT_MARGIN,
+        }
+    }
+
+    /// Adds a problem found outside the settings (an AWS SDK setting, the
+    /// HTTP client): the plan becomes unusable, with this problem first.
+    pub fn refuse(&mut self, problem: &str) {
+        self.plan = match &self.plan {
+            Ok(_) => Err(problem.to_owned()),
+            Err(other) => Err(format!("{problem}; {other}")),
+        };
+    }
+
     /// Reads the settings from the process environment, and the spec from
     /// SSM through `parameters` when `GREENLIGHT_SPEC_PARAMETER` names one,
     /// or from S3 through `objects` when `GREENLIGHT_SPEC_S3` does.
@@ -100,7 +114,7 @@ impl Settings {
         parameters: &impl ParameterReads,
         objects: &impl ObjectReads,
     ) -> Settings {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = env_var;
         let fetched = fetch_spec(&var, parameters, objects).await;
         Settings::load(var, fetched)
     }
@@ -212,6 +226,26 @@ impl S3Location {
 impl fmt::Display for S3Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// A variable of the process environment, blank counting as unset: the one
+/// place the process environment is read (at cold start only).
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// `GREENLIGHT_DRY_RUN`: unset, blank, `false` or `0` is off; `true` or `1`
+/// is on; anything else is a problem (and off: fail closed).
+fn read_dry_run(var: &impl Fn(&str) -> Option<String>) -> Result<bool, String> {
+    match var(DRY_RUN_VAR).as_deref().map(str::trim) {
+        None | Some("" | "false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(other) => Err(format!(
+            "{DRY_RUN_VAR}: expected true or false, got {other:?}"
+        )),
     }
 }
 
@@ -594,6 +628,34 @@ mod tests {
             settings.plan.unwrap_err(),
             "GREENLIGHT_DRY_RUN: expected true or false, got \"yes\""
         );
+    }
+
+    #[test]
+    fn a_refusal_comes_first_and_keeps_other_problems() {
+        // GIVEN usable settings, and settings with a problem already
+        let mut good = load(&[(SPEC_VAR, GOOD)]);
+        let mut bad = load(&[]);
+        // WHEN a problem from outside is added
+        good.refuse("AWS_MAX_ATTEMPTS: bad");
+        bad.refuse("AWS_MAX_ATTEMPTS: bad");
+        // THEN the plan is unusable, the new problem first
+        assert_eq!(good.plan.unwrap_err(), "AWS_MAX_ATTEMPTS: bad");
+        assert!(
+            bad.plan
+                .unwrap_err()
+                .starts_with("AWS_MAX_ATTEMPTS: bad; no spec: set GREENLIGHT_SPEC")
+        );
+    }
+
+    #[test]
+    fn unusable_settings_still_honour_dry_run() {
+        let dry = Settings::unusable("cold start panicked".into(), |name| {
+            (name == DRY_RUN_VAR).then(|| "true".to_owned())
+        });
+        assert!(dry.dry_run);
+        assert_eq!(dry.plan.unwrap_err(), "cold start panicked");
+        let typo = Settings::unusable("x".into(), |_| Some("yes".to_owned()));
+        assert!(!typo.dry_run);
     }
 
     #[test]

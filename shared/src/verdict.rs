@@ -25,6 +25,22 @@ impl Status {
             Status::Failed => "Failed",
         }
     }
+
+    /// What CodeDeploy is told for a verdict of this status: the verdict
+    /// itself, or `Succeeded` in dry run. Every path that reports (the normal
+    /// one and both panic guards) goes through this.
+    pub fn to_report(self, dry_run: bool) -> Status {
+        if dry_run { Status::Succeeded } else { self }
+    }
+
+    /// The words a log line adds after the status it reports: what dry run
+    /// hid, if it hid anything.
+    pub fn dry_run_note(verdict: Status, dry_run: bool) -> &'static str {
+        match (verdict, dry_run) {
+            (Status::Failed, true) => " (DRY RUN: the verdict is Failed)",
+            _ => "",
+        }
+    }
 }
 
 impl fmt::Display for Status {

@@ -97,7 +97,11 @@ fn tally_for(policy: RetryPolicy) -> impl Strategy<Value = Tally> {
     let most = policy.attempts.unwrap_or(10_000);
     (0..most).prop_flat_map(move |attempts| {
         let streak_most = attempts.min(policy.consecutive_passes - 1);
-        (0..=streak_most).prop_map(move |streak| Tally { attempts, streak })
+        (0..=streak_most).prop_map(move |streak| Tally {
+            attempts,
+            streak,
+            best: streak,
+        })
     })
 }
 
@@ -153,6 +157,8 @@ struct Run {
     /// `None`: passed; else why it gave up.
     failed: Option<GiveUp>,
     attempts: u32,
+    /// The reason the policy words for that end (see `RetryPolicy::reason`).
+    reason: Option<String>,
     /// Time from the start to the end, in ms.
     elapsed_ms: u64,
     /// Each attempt: start (ms from the start), passed, and the time left
@@ -173,6 +179,7 @@ fn model(policy: RetryPolicy, timeout_ms: u64, budget_ms: u64, script: &[Attempt
             return Run {
                 failed: Some(GiveUp::Deadline),
                 attempts: tally.attempts,
+                reason: Some(policy.reason(GiveUp::Deadline, &tally)),
                 elapsed_ms: now,
                 trace,
             };
@@ -194,6 +201,7 @@ fn model(policy: RetryPolicy, timeout_ms: u64, budget_ms: u64, script: &[Attempt
                 return Run {
                     failed: None,
                     attempts: tally.attempts,
+                    reason: None,
                     elapsed_ms: now,
                     trace,
                 };
@@ -202,6 +210,7 @@ fn model(policy: RetryPolicy, timeout_ms: u64, budget_ms: u64, script: &[Attempt
                 return Run {
                     failed: Some(why),
                     attempts: tally.attempts,
+                    reason: Some(policy.reason(why, &tally)),
                     elapsed_ms: now,
                     trace,
                 };
@@ -539,7 +548,9 @@ impl HttpProbe for ScriptedProbe {
         let latency = ms(attempt.latency_ms);
         if latency > timeout {
             tokio::time::sleep(timeout).await;
-            return Err(ProbeError::Timeout(timeout.as_millis()));
+            return Err(ProbeError::NoHeaders {
+                within_ms: timeout.as_millis(),
+            });
         }
         tokio::time::sleep(latency).await;
         Ok(ProbeResponse {
@@ -573,7 +584,7 @@ fn expected_result(run: &Run) -> (Outcome, Option<String>, u32, u64) {
         } else {
             Outcome::Fail
         },
-        run.failed.map(|why| why.describe(run.attempts)),
+        run.reason.clone(),
         run.attempts,
         run.elapsed_ms,
     )

@@ -12,11 +12,13 @@ use crate::runtime_api::Answer;
 pub enum Told {
     /// Exactly this many status calls, one of them accepted with this status.
     Status(&'static str, usize),
-    /// An invocation error, with this many status calls or more, none
-    /// accepted.
+    /// An invocation error of this `errorType`, with this many status calls
+    /// or more, none accepted.
     InvocationError {
         /// Status calls made, at least.
         calls_at_least: usize,
+        /// The `errorType` posted to the Runtime API.
+        error_type: &'static str,
     },
 }
 
@@ -41,7 +43,10 @@ pub fn assert_row(run: &Run, told: Told, operator_sees: &str) {
             let answer = run.answer.as_ref().expect("answered");
             assert_eq!(answer.response()["reported"], status);
         }
-        Told::InvocationError { calls_at_least } => {
+        Told::InvocationError {
+            calls_at_least,
+            error_type,
+        } => {
             assert!(
                 run.calls.len() >= calls_at_least,
                 "status calls: {:?}\n{}",
@@ -53,12 +58,16 @@ pub fn assert_row(run: &Run, told: Told, operator_sees: &str) {
                 "nothing may be accepted: {:?}",
                 run.calls
             );
-            assert!(
-                matches!(run.answer, Some(Answer::Error(_))),
-                "expected an invocation error, got {:?}\n{}",
-                run.answer,
-                run.log_text()
-            );
+            match &run.answer {
+                Some(Answer::Error(error)) => assert_eq!(
+                    error["errorType"], error_type,
+                    "the errorType the runtime posted: {error}"
+                ),
+                other => panic!(
+                    "expected an invocation error, got {other:?}\n{}",
+                    run.log_text()
+                ),
+            }
         }
     }
     assert!(

@@ -56,8 +56,31 @@ async fn headers_then_a_stalled_body_fail_at_the_request_timeout() {
         json!({"path": "/health", "timeout_ms": 800, "assert": ok_asserts(), "retry": once()}),
     );
     let run = Invocation::new("after-allow-traffic", &spec).run().await;
-    // THEN one timer covers headers and body: no response within 800 ms
-    assert_row(&run, Told::Status("Failed", 1), "no response within 800 ms");
+    // THEN one timer covers headers and body, and the reason says the
+    // headers came and the body did not
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "HTTP 200 headers arrived, but the body did not finish within 800 ms",
+    );
+}
+
+#[tokio::test]
+async fn green_accepting_and_never_answering_fails_saying_no_headers_arrived() {
+    // GIVEN green accepting the connection and never answering
+    let green = GreenService::start(Behaviour::Hang).await;
+    let spec = check_spec(
+        &green.url(),
+        json!({"path": "/health", "timeout_ms": 800, "assert": ok_asserts(), "retry": once()}),
+    );
+    let run = Invocation::new("before-allow-traffic", &spec).run().await;
+    // THEN the reason says that not even the headers arrived
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "no response headers within 800 ms",
+    );
+    assert_eq!(green.requests(), 1);
 }
 
 #[tokio::test]
@@ -335,8 +358,10 @@ async fn a_tls_handshake_failure_fails() {
     assert_row(
         &run,
         Told::Status("Failed", 1),
-        "cannot connect: error sending request: client error (Connect): received corrupt message of type InvalidContentType",
+        "error sending request: client error (Connect): received corrupt message of type InvalidContentType",
     );
+    let tried = format!("cannot connect to {}: error sending request", green.addr());
+    assert!(run.reasons().contains(&tried), "{}", run.reasons());
 }
 
 /// One check on `https://green.example.test:PORT` (the name pinned to
@@ -400,8 +425,13 @@ async fn flapping_green_fails_a_consecutive_passes_policy() {
         json!({"attempts": 4, "interval_ms": 100, "consecutive_passes": 2}),
     );
     let run = Invocation::new("before-allow-traffic", &spec).run().await;
-    // THEN pass, fail, pass, fail is not good enough
-    assert_row(&run, Told::Status("Failed", 1), "failed after 4 attempt(s)");
+    // THEN pass, fail, pass, fail is not good enough, and the reason says
+    // that the rule not met was the consecutive passes
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "failed after 4 attempt(s): 2 consecutive passes needed, at most 1 in a row",
+    );
     assert_eq!(green.requests(), 4);
 }
 
@@ -421,10 +451,33 @@ async fn codedeploy_throttling_beyond_the_retry_budget_is_an_invocation_error() 
     // THEN the hook retries until its deadline, then says it could not report
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 3 },
+        Told::InvocationError {
+            calls_at_least: 3,
+            error_type: "ReportFailed",
+        },
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     assert!(run.calls.iter().all(|c| c.answered == 400));
+    // AND each retry line, and the last one, carries one short error line
+    // (code and message), not the SDK's error dump
+    let retried = run.log_fields("reporting to CodeDeploy failed; retrying");
+    let gave_up = run.log_fields("could not report to CodeDeploy");
+    assert!(retried.len() >= 2, "{}", run.log_text());
+    for fields in retried.iter().chain(&gave_up) {
+        let error = fields["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("ThrottlingException: ") && error.len() <= 200,
+            "{} chars: {error}",
+            error.len()
+        );
+    }
+    for line in run
+        .logs
+        .iter()
+        .filter(|line| line.contains("reporting to CodeDeploy failed"))
+    {
+        assert!(line.len() <= 600, "a {}-character line: {line}", line.len());
+    }
 }
 
 #[tokio::test]
@@ -439,7 +492,10 @@ async fn codedeploy_5xx_beyond_the_retry_budget_is_an_invocation_error() {
     let run = invocation.run().await;
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 3 },
+        Told::InvocationError {
+            calls_at_least: 3,
+            error_type: "ReportFailed",
+        },
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     assert!(
@@ -464,7 +520,10 @@ async fn codedeploy_unreachable_is_an_invocation_error_before_the_deadline() {
     // THEN no call arrives anywhere, and the hook says so before its deadline
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "ReportFailed",
+        },
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     assert!(run.calls.is_empty());
@@ -485,7 +544,10 @@ async fn codedeploy_answering_after_the_deadline_is_an_invocation_error_before_i
     // deadline; every call it made arrived and was held, none answered
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 2 },
+        Told::InvocationError {
+            calls_at_least: 2,
+            error_type: "ReportFailed",
+        },
         "could not report to CodeDeploy; the deployment waits for its timeout",
     );
     let gave_up = run.log_fields("could not report to CodeDeploy");
@@ -599,6 +661,67 @@ async fn a_panic_in_the_engine_still_reports_failed() {
 }
 
 #[tokio::test]
+async fn a_panic_in_the_engine_in_dry_run_reports_succeeded_as_the_log_says() {
+    // GIVEN dry run, and a check that panics, in a build that aborts on panic
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec_for(&green.url(), "/health", ok_asserts(), once());
+    let mut spec: Value = serde_json::from_str(&spec).expect("JSON");
+    spec["checks"][0]["name"] = json!("greenlight-fault-injection-panic");
+    let mut invocation = Invocation::new("after-allow-test-traffic", &spec.to_string())
+        .env("GREENLIGHT_DRY_RUN", "true");
+    invocation.build = Build::AbortOnPanic;
+    let run = invocation.run().await;
+    // THEN the panic hook reported what dry run reports, Succeeded, once
+    // before the process died, and its log lines say so
+    assert_eq!(run.calls.len(), 1, "{:?}", run.calls);
+    assert_eq!(
+        run.accepted_statuses(),
+        vec!["Succeeded".to_owned()],
+        "{}",
+        run.log_text()
+    );
+    assert!(run.exited_after.is_some(), "the process aborted");
+    assert!(
+        run.log_text().contains(
+            "reporting Succeeded before the process ends (DRY RUN: the verdict is Failed)"
+        ),
+        "{}",
+        run.log_text()
+    );
+    let sent = run.log_fields("last-resort report");
+    assert_eq!(sent.len(), 1, "{}", run.log_text());
+    assert_eq!(sent[0]["status"], "Succeeded", "{}", run.log_text());
+}
+
+#[tokio::test]
+async fn a_panic_in_the_runner_in_dry_run_reports_succeeded_as_the_answer_says() {
+    // GIVEN dry run, and a panic in the runner outside any check, in a build
+    // that unwinds (as the release build does)
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec_for(&green.url(), "/health", ok_asserts(), once());
+    let mut spec: Value = serde_json::from_str(&spec).expect("JSON");
+    spec["checks"][0]["name"] = json!("greenlight-fault-injection-runner-panic");
+    let run = Invocation::new("before-allow-traffic", &spec.to_string())
+        .env("GREENLIGHT_DRY_RUN", "true")
+        .run()
+        .await;
+    // THEN the runner's guard reported Succeeded, as dry run does, and the
+    // answer and the log lines say what was sent; the verdict stays Failed
+    assert_row(
+        &run,
+        Told::Status("Succeeded", 1),
+        "greenlight panicked before reporting; reporting Succeeded (DRY RUN: the verdict is Failed)",
+    );
+    let answer = run.answer.as_ref().expect("answered").response();
+    assert_eq!(answer["verdict"]["status"], "Failed");
+    assert_eq!(answer["dryRun"], true);
+    let reported = run.log_fields("reported to CodeDeploy");
+    assert_eq!(reported.len(), 1, "{}", run.log_text());
+    assert_eq!(reported[0]["status"], "Succeeded");
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
 async fn the_same_event_delivered_twice_is_answered_cleanly_both_times() {
     // GIVEN one hook process and the same event delivered twice
     let green = GreenService::start(Behaviour::Healthy).await;
@@ -642,7 +765,10 @@ async fn an_event_that_is_not_an_object_is_an_invocation_error() {
     let (run, green) = run_event(json!("DeploymentId=d-ABCDEF123")).await;
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event: expected a JSON object with DeploymentId and LifecycleEventHookExecutionId, got a string",
     );
     assert!(run.calls.is_empty());
@@ -654,7 +780,10 @@ async fn an_event_without_ids_is_an_invocation_error() {
     let (run, green) = run_event(json!({"deploymentId": "d-ABCDEF123"})).await;
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event.DeploymentId: missing",
     );
     assert!(run.calls.is_empty());
@@ -668,7 +797,10 @@ async fn an_event_with_ids_of_the_wrong_type_is_an_invocation_error() {
             .await;
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event.DeploymentId: expected a non-empty string, got an array",
     );
     assert!(run.calls.is_empty());
@@ -685,7 +817,10 @@ async fn a_six_megabyte_event_is_an_invocation_error_naming_the_field() {
     // THEN the field and its size are named, the ID is not echoed back
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event.LifecycleEventHookExecutionId: expected a non-empty string, got 5999900 bytes (at most 4096)",
     );
     assert!(run.calls.is_empty());
@@ -790,6 +925,125 @@ async fn a_spec_that_is_not_json_is_refused() {
         "expected value at line 1 column 1",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_slow_resolver_for_the_target_host_is_cut_at_the_deadline() {
+    // GIVEN target.host pinning, whose lookup meets a resolver that answers
+    // nothing for 10 s (the test builds' injection point), a 2 s function
+    // timeout and a 1000 ms report margin
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let url = format!(
+        "http://green.slow-dns.greenlight.invalid:{}",
+        port_of(&green.url())
+    );
+    let mut spec: Value =
+        serde_json::from_str(&spec_for(&url, "/health", ok_asserts(), once())).expect("JSON");
+    spec["target"]["host"] = json!("green.example.test");
+    let mut invocation = Invocation::new("after-allow-test-traffic", &spec.to_string());
+    invocation.timeout = Duration::from_millis(2000);
+    let run = invocation.run().await;
+    // THEN the lookup stops when the hook must stop probing, and Failed is
+    // reported in time, naming the host and why
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "target: cannot resolve green.slow-dns.greenlight.invalid: no answer before the hook had to report",
+    );
+    assert_eq!(green.requests(), 0);
+}
+
+// --- reasons that name what failed ------------------------------------------
+
+#[tokio::test]
+async fn a_dns_error_names_the_host_and_port_it_tried() {
+    // GIVEN a host name the resolver refuses without a query (a 64-character
+    // label: nothing leaves the machine)
+    const HOST: &str =
+        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.test";
+    let spec = spec_for(
+        &format!("http://{HOST}:8080"),
+        "/health",
+        ok_asserts(),
+        once(),
+    );
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    // THEN the reason says which host and port could not be reached
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "cannot connect to bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.test:8080",
+    );
+    assert!(run.reasons().contains("dns error"), "{}", run.reasons());
+}
+
+// --- cold start ---------------------------------------------------------------
+
+/// Runs after-allow-test-traffic, with a healthy green, and `name=value` set
+/// in its environment at cold start.
+async fn run_with(name: &'static str, value: &str) -> (Run, GreenService) {
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let invocation = Invocation::new(
+        "after-allow-test-traffic",
+        &spec_for(&green.url(), "/health", ok_asserts(), once()),
+    )
+    .env(name, value);
+    (invocation.run().await, green)
+}
+
+#[tokio::test]
+async fn an_aws_max_attempts_that_is_not_a_number_fails_naming_it() {
+    // GIVEN AWS_MAX_ATTEMPTS=abc, which the AWS SDK's config loader panics on
+    let (run, green) = run_with("AWS_MAX_ATTEMPTS", "abc").await;
+    // THEN the hook still polls for its event and reports Failed, once, with
+    // the variable in the reason; green is never probed
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "configuration: AWS_MAX_ATTEMPTS: expected a whole number of attempts, 1 or more, got \\\"abc\\\"",
+    );
+    assert!(
+        run.reasons().starts_with("configuration: AWS_MAX_ATTEMPTS"),
+        "{}",
+        run.reasons()
+    );
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_aws_retry_mode_fails_naming_it() {
+    // GIVEN AWS_RETRY_MODE=bogus, which the AWS SDK's config loader panics on
+    let (run, green) = run_with("AWS_RETRY_MODE", "bogus").await;
+    // THEN the hook still polls for its event and reports Failed, once, with
+    // the variable in the reason
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "configuration: AWS_RETRY_MODE: expected standard or adaptive, got \\\"bogus\\\"",
+    );
+    assert!(
+        run.reasons().starts_with("configuration: AWS_RETRY_MODE"),
+        "{}",
+        run.reasons()
+    );
+    assert_eq!(green.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_panic_at_cold_start_still_reports_failed_naming_it() {
+    // GIVEN a cold start that panics after loading the AWS SDK configuration
+    // (the test builds' injection point), in a build that unwinds
+    let (run, green) = run_with("GREENLIGHT_FAULT_INJECTION_COLD_START_PANIC", "1").await;
+    // THEN the guard builds a runner that can still report: the hook polls
+    // for its event and reports Failed once, naming the panic
+    assert_row(
+        &run,
+        Told::Status("Failed", 1),
+        "configuration: the cold start panicked: injected panic at cold start",
+    );
+    assert_eq!(green.requests(), 0);
 }
 
 fn port_of(url: &str) -> u16 {

@@ -219,7 +219,7 @@ async fn hung_green_still_reports_failed_before_the_deadline() {
         line["actual"]
             .as_str()
             .unwrap_or_default()
-            .contains("no response within"),
+            .contains("no response headers within"),
         "{line}"
     );
     assert!(
@@ -342,6 +342,7 @@ async fn malformed_event_is_an_invocation_error_and_reports_nothing() {
                     .contains("event.LifecycleEventHookExecutionId: missing"),
                 "{error}"
             );
+            assert_eq!(error["errorType"], "InvalidEvent", "{error}");
         }
         other => panic!(
             "expected an invocation error, got {other:?}\n{}",
@@ -476,7 +477,8 @@ async fn access_denied_is_an_invocation_error_after_one_call() {
     );
     match &run.answer {
         Some(Answer::Error(error)) => {
-            assert!(error.to_string().contains("AccessDenied"), "{error}")
+            assert!(error.to_string().contains("AccessDenied"), "{error}");
+            assert_eq!(error["errorType"], "ReportFailed", "{error}");
         }
         other => panic!("expected an invocation error, got {other:?}"),
     }

@@ -199,7 +199,10 @@ async fn an_event_id_with_control_characters_is_refused_not_logged() {
     // named, and no line of the log starts with the forged text
     assert_row(
         &run,
-        Told::InvocationError { calls_at_least: 0 },
+        Told::InvocationError {
+            calls_at_least: 0,
+            error_type: "InvalidEvent",
+        },
         "event.DeploymentId: expected a non-empty string, got a string with control characters",
     );
     assert!(run.calls.is_empty(), "{:?}", run.calls);

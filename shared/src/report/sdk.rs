@@ -1,10 +1,10 @@
 //! The CodeDeploy port on the AWS SDK for Rust.
 
-use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_codedeploy::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::PutLifecycleEventHookExecutionStatusError as PutError;
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
 
-use super::{ReportError, StatusReporter};
+use super::{ReportError, StatusReporter, one_line};
 use crate::event::HookEvent;
 use crate::verdict::Status;
 
@@ -51,10 +51,10 @@ const TRANSIENT_CODES: [&str; 6] = [
     "InternalFailure",
 ];
 
-fn classify(
-    error: SdkError<PutError, aws_sdk_codedeploy::config::http::HttpResponse>,
-) -> ReportError {
-    let message = DisplayErrorContext(&error).to_string();
+type PutFailure = SdkError<PutError, aws_sdk_codedeploy::config::http::HttpResponse>;
+
+fn classify(error: PutFailure) -> ReportError {
+    let message = describe(&error);
     match &error {
         SdkError::ServiceError(context) => {
             let err = context.err();
@@ -76,5 +76,140 @@ fn classify(
             ReportError::Transient(message)
         }
         _ => ReportError::Rejected(message),
+    }
+}
+
+/// One short line for the log and the verdict: the error code and message
+/// CodeDeploy answered (or the HTTP status), or what kind of failure kept the
+/// call from an answer, with its causes; never the SDK's debug dump.
+fn describe(error: &PutFailure) -> String {
+    let text = match error {
+        SdkError::ServiceError(context) => {
+            let err = context.err();
+            let code = err.code().map_or_else(
+                || format!("HTTP {}", context.raw().status().as_u16()),
+                str::to_owned,
+            );
+            format!("{code}: {}", err.message().unwrap_or("(no message)"))
+        }
+        SdkError::DispatchFailure(failure) => {
+            let kind = if failure.is_timeout() {
+                "timeout"
+            } else if failure.is_io() {
+                "io"
+            } else if failure.is_user() {
+                "user"
+            } else {
+                "other"
+            };
+            let causes = failure
+                .as_connector_error()
+                .map(|connector| causes(connector))
+                .unwrap_or_default();
+            format!("dispatch failure ({kind}){causes}")
+        }
+        SdkError::TimeoutError(_) => "timeout: the SDK's timeout ended the attempt".to_owned(),
+        SdkError::ResponseError(failure) => {
+            format!(
+                "unreadable response (HTTP {}){}",
+                failure.raw().status().as_u16(),
+                causes(error)
+            )
+        }
+        SdkError::ConstructionFailure(_) => format!("request not built{}", causes(error)),
+        _ => format!("failed{}", causes(error)),
+    };
+    one_line(&text)
+}
+
+/// `: cause: cause…` for the sources of `error`.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_codedeploy::error::ErrorMetadata;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn answered(status: u16, code: Option<&str>, message: &str) -> PutFailure {
+        let mut meta = ErrorMetadata::builder().message(message);
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let raw = Response::new(
+            StatusCode::try_from(status).expect("status"),
+            SdkBody::from(message),
+        );
+        SdkError::service_error(PutError::generic(meta.build()), raw)
+    }
+
+    #[test]
+    fn throttling_is_one_short_transient_line() {
+        let error = classify(answered(400, Some("ThrottlingException"), "Rate exceeded"));
+        assert_eq!(
+            error,
+            ReportError::Transient("ThrottlingException: Rate exceeded".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_server_error_without_a_code_names_the_status_and_stays_bounded() {
+        // GIVEN a proxy's 502 with an HTML page as the message
+        let page = format!(
+            "<html>\n<body>{}</body>\n</html>",
+            "bad gateway ".repeat(100)
+        );
+        let error = classify(answered(502, None, &page));
+        // THEN one line of at most 200 characters, retried
+        let ReportError::Transient(line) = error else {
+            panic!("expected a transient error, got {error:?}");
+        };
+        assert!(
+            line.starts_with("HTTP 502: <html> <body>bad gateway"),
+            "{line}"
+        );
+        assert!(
+            line.chars().count() <= 200 && !line.contains('\n'),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_connection_failure_says_its_kind_and_cause() {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "tcp connect error: Connection refused (os error 111)",
+        );
+        let error = classify(SdkError::dispatch_failure(ConnectorError::io(Box::new(
+            refused,
+        ))));
+        assert_eq!(
+            error,
+            ReportError::Transient(
+                "dispatch failure (io): tcp connect error: Connection refused (os error 111)"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn access_denied_is_rejected_with_its_code() {
+        let error = classify(answered(400, Some("AccessDeniedException"), "not allowed"));
+        assert_eq!(
+            error,
+            ReportError::Rejected("AccessDeniedException: not allowed".to_owned())
+        );
     }
 }
