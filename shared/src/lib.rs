@@ -16,6 +16,7 @@ pub mod gate;
 pub mod guard;
 pub mod hook;
 pub mod invocation_error;
+pub mod json_path;
 pub mod lifecycle;
 pub mod plan;
 pub mod probe;

@@ -11,10 +11,10 @@ use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
 use serde_json::Value;
-use serde_json_path::JsonPath;
 
 use crate::assertion::{Assertion, Predicate, Query};
 use crate::hook::Hook;
+use crate::json_path::parse_bounded;
 use crate::probe::{Connection, ProbeRequest, Redirects, header_name, secret_header};
 use crate::redaction::{ALWAYS_SECRET_HEADERS, Redactor};
 use crate::retry::RetryPolicy;
@@ -42,10 +42,6 @@ pub const MAX_CHECKS: usize = 500;
 pub const MAX_HEADERS: usize = 64;
 /// Most redirects a check may follow.
 pub const MAX_REDIRECTS: u32 = 10;
-/// Longest JSONPath accepted.
-pub const MAX_JSON_PATH_BYTES: usize = 1024;
-/// Deepest nesting of brackets and parentheses in a JSONPath.
-pub const MAX_JSON_PATH_NESTING: usize = 32;
 /// Most alarm names in `alarms.names` (read 100 a call, every look).
 pub const MAX_ALARM_NAMES: usize = 1000;
 
@@ -94,74 +90,6 @@ fn without_string_values(path: &str, message: &str) -> (String, String) {
     (path, message)
 }
 
-/// Most descendant segments (`..`) in a JSONPath. One visits every node of
-/// the body; each further one multiplies that by the nodes found before it,
-/// up to the whole document again per node.
-pub const MAX_JSON_PATH_DESCENDANTS: usize = 1;
-/// Most times unions may multiply the nodes found, in all: the product of
-/// the selectors of every bracket (`$[0,1]['a','b']` is 4), since a union
-/// lists a node once per selector that finds it.
-pub const MAX_JSON_PATH_FANOUT: usize = 4;
-
-/// What a JSONPath can make of a large body: its descendant segments, and the
-/// product of its unions' sizes (outside string literals; a bound, not a
-/// parse).
-fn path_work(text: &str) -> (usize, usize) {
-    let (mut descendants, mut fanout) = (0_usize, 1_usize);
-    let mut brackets: Vec<Option<usize>> = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if let Some(q) = quote {
-            match c {
-                '\\' => {
-                    chars.next();
-                }
-                _ if c == q => quote = None,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '\'' | '"' => quote = Some(c),
-            '.' if chars.peek() == Some(&'.') => {
-                chars.next();
-                descendants += 1;
-            }
-            '[' => brackets.push(Some(1)),
-            '(' => brackets.push(None),
-            ',' => {
-                if let Some(Some(selectors)) = brackets.last_mut() {
-                    *selectors += 1;
-                }
-            }
-            ']' | ')' => {
-                if let Some(Some(selectors)) = brackets.pop() {
-                    fanout = fanout.saturating_mul(selectors);
-                }
-            }
-            _ => {}
-        }
-    }
-    (descendants, fanout)
-}
-
-/// The deepest nesting of `(` and `[` in `text` (string literals included:
-/// a bound, not a parse).
-fn nesting(text: &str) -> usize {
-    let (mut depth, mut deepest) = (0_usize, 0_usize);
-    for c in text.chars() {
-        match c {
-            '(' | '[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            ')' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
 /// Shortest pause between unlimited attempts: no hot loop against green.
 const MIN_UNBOUNDED_INTERVAL: Duration = Duration::from_millis(100);
 /// CloudWatch statistics besides percentiles.
@@ -1268,28 +1196,7 @@ impl Validator {
     }
 
     fn json_assertion(&mut self, path: &str, spec: &JsonAssertSpec) -> Option<Assertion> {
-        // The JSONPath parser recurses per bracket: bound the nesting before
-        // parsing, so that no spec can overflow the stack at cold start.
-        let depth = nesting(&spec.path);
-        // And what it may cost on a large body: descendants and unions
-        // multiply the nodes found, and the memory to hold them.
-        let (descendants, fanout) = path_work(&spec.path);
-        let parsed = if spec.path.len() > MAX_JSON_PATH_BYTES || depth > MAX_JSON_PATH_NESTING {
-            Err(format!(
-                "expected at most {MAX_JSON_PATH_BYTES} bytes and {MAX_JSON_PATH_NESTING} nested brackets, got {} bytes and {depth}",
-                spec.path.len()
-            ))
-        } else if descendants > MAX_JSON_PATH_DESCENDANTS {
-            Err(format!(
-                "expected at most {MAX_JSON_PATH_DESCENDANTS} descendant segment (..), got {descendants}: each one more can multiply the work on a large body by its size"
-            ))
-        } else if fanout > MAX_JSON_PATH_FANOUT {
-            Err(format!(
-                "expected unions that multiply the nodes found by at most {MAX_JSON_PATH_FANOUT} in all (the product of the selectors per bracket), got {fanout}"
-            ))
-        } else {
-            JsonPath::parse(&spec.path).map_err(|error| error.to_string())
-        };
+        let parsed = parse_bounded(&spec.path);
         let query = match parsed {
             Ok(parsed) => Some(Query::Json {
                 source: spec.path.clone(),
