@@ -169,6 +169,23 @@ mod tests {
         );
     }
 
+    #[test]
+    fn names_the_stages_a_url_cannot_run() {
+        assert!(stages_needing_a_deployment(&plan(TWO_HOOKS), Hook::AfterAllowTraffic).is_empty());
+        let gated = plan(
+            r#"{"alarms":{"names":["errors"]},"bake":{"duration_ms":60000},"checks":[
+            {"name":"a","assert":[{"status":200}]}]}"#,
+        );
+        assert_eq!(
+            stages_needing_a_deployment(&gated, Hook::AfterAllowTraffic),
+            vec!["readiness", "alarms", "bake"]
+        );
+        assert_eq!(
+            stages_needing_a_deployment(&gated, Hook::BeforeAllowTraffic),
+            vec!["readiness", "alarms"]
+        );
+    }
+
     #[tokio::test]
     async fn a_hook_with_no_check_fails_as_the_hooks_do() {
         let plan = plan(

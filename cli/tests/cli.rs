@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 const SECRET: &str = "Bearer s3cr3t-7f1c9a2e-token";
 
 /// A green service: `/health` answers 200 `{"status":"ok"}`, `/broken` 500
-/// `{"status":"error"}`, `/echo` the request's headers as JSON.
+/// `{"status":"error"}`, `/slow` after 10 s, `/echo` the request's headers as
+/// JSON.
 struct Green {
     addr: SocketAddr,
     _runtime: tokio::runtime::Runtime,
@@ -43,6 +44,13 @@ impl Green {
                         StatusCode::INTERNAL_SERVER_ERROR,
                         axum::Json(json!({"status": "error"})),
                     )
+                }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                    "late"
                 }),
             )
             .route(
@@ -356,4 +364,44 @@ fn a_secret_header_is_never_shown() {
         }
         assert!(stdout.contains("echo"), "{stdout}");
     }
+}
+
+#[test]
+fn checks_still_running_when_the_budget_ends_fail() {
+    let green = Green::start();
+    let checks = json!([
+        {"name": "slow", "path": "/slow", "timeout_ms": 30000, "assert": [{"status": 200}]}
+    ]);
+    let path = spec_file("check-timeout.json", &spec(checks));
+    let started = std::time::Instant::now();
+    let run = greenlight(&[
+        "check",
+        path_str(&path),
+        "--url",
+        &green.url(),
+        "--timeout",
+        "1",
+    ]);
+    let stdout = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}{}", text(&run.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    assert!(stdout.contains("check failed check=slow"), "{stdout}");
+}
+
+#[test]
+fn stages_that_need_a_deployment_are_named_on_stderr() {
+    let green = Green::start();
+    let gated = json!({
+        "alarms": {"names": ["errors"]},
+        "defaults": {"retry": {"attempts": 1}},
+        "checks": [{"name": "health", "path": "/health", "assert": [{"status": 200}]}]
+    });
+    let path = spec_file("check-gated.json", &gated);
+    let run = greenlight(&["check", path_str(&path), "--url", &green.url()]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("not run: readiness, alarms"),
+        "{}",
+        text(&run.stderr)
+    );
 }
