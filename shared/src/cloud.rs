@@ -1,11 +1,10 @@
 //! The AWS ports: the few reads greenlight makes of CodeDeploy, ELBv2, ECS and
-//! CloudWatch, as small traits returning plain values. The SDK adapter is in
-//! `cloud/sdk.rs`; tests use fakes or the real SDK against a local emulator.
+//! CloudWatch, as small traits returning plain values. The SDK adapter is the
+//! `greenlight-aws` crate; tests use fakes or the real SDK against a local
+//! emulator.
 
 #[cfg(test)]
 pub(crate) mod fake;
-#[cfg(feature = "aws")]
-pub mod sdk;
 
 use std::future::Future;
 use std::time::Duration;

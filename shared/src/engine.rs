@@ -6,10 +6,12 @@ use std::panic::AssertUnwindSafe;
 use futures::{FutureExt, StreamExt, stream};
 use tokio::time::Instant;
 
-use crate::check::{CheckResult, millis, run_check};
+use crate::check::{CheckResult, run_check};
+use crate::panic_message::panic_message;
 use crate::plan::Check;
 use crate::probe::HttpProbe;
 use crate::redaction::Redactor;
+use crate::time::millis;
 
 /// Runs `checks` at most `concurrency` at a time and returns one result per
 /// check, in the order given. Checks still running at `stop_at` are failed.
@@ -62,15 +64,6 @@ pub async fn run_checks<P: HttpProbe>(
             })
         })
         .collect()
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::assertion::AssertionResult;
-use crate::check::{CheckResult, Outcome, millis};
+use crate::check::{CheckResult, Outcome};
 use crate::cloud::{MetricQuery, MetricReads};
 use crate::discovery::Deployment;
 use crate::plan::{Bake, GREEN_TARGET_GROUP, LOAD_BALANCER, MetricGate};
 use crate::stage::Stage;
+use crate::time::millis;
 
 /// The name alarm results carry in the verdict.
 pub const ALARMS: &str = Stage::Alarms.name();

@@ -8,11 +8,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::assertion::AssertionResult;
-use crate::check::{CheckResult, Outcome, millis};
+use crate::check::{CheckResult, Outcome};
 use crate::cloud::{AwsError, Cloud, TargetHealth, TaskSetState};
 use crate::discovery::Deployment;
 use crate::plan::Readiness;
 use crate::stage::Stage;
+use crate::time::millis;
 
 /// First pause between polls; doubles up to the policy's maximum.
 const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(1000);

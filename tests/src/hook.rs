@@ -69,7 +69,10 @@ impl Build {
                 }
             }),
             Build::AbortOnPanic => ABORT.get_or_init(|| {
-                build_hooks("e2e-abort", &["--features", "greenlight/fault-injection"]);
+                build_hooks(
+                    "e2e-abort",
+                    &["--features", "greenlight-codedeploy/fault-injection"],
+                );
                 profile_dir()
                     .parent()
                     .expect("target folder")
@@ -128,9 +131,7 @@ fn build_hooks(profile: &str, extra: &[&str]) {
         .args(["build", "--locked", "--quiet", "--profile", profile])
         .args(extra)
         .current_dir(workspace_root());
-    for hook in HOOKS {
-        build.args(["-p", hook]);
-    }
+    build.args(["-p", "greenlight-codedeploy", "--bins"]);
     let status = build
         .status()
         .expect("run cargo build for the hook binaries");

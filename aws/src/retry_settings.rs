@@ -119,7 +119,7 @@ pub async fn retry_config_from_env() -> Result<RetryConfig, Vec<RetrySettingErro
     )
     .await
     .ok();
-    read_retry_config(crate::settings::env_var, |key| {
+    read_retry_config(greenlight::settings::env_var, |key| {
         profiles.as_ref().and_then(|set| {
             set.get(key)
                 .map(|value| (set.selected_profile().to_owned(), value.to_owned()))

@@ -1,16 +1,58 @@
-//! The CodeDeploy port on the AWS SDK for Rust.
+//! The CodeDeploy status report on the AWS SDK for Rust: one attempt of
+//! `PutLifecycleEventHookExecutionStatus`, its failure classified (retry or
+//! not) and told on one short line. Retrying within the deadline is the
+//! front door's job.
 
 use aws_sdk_codedeploy::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::PutLifecycleEventHookExecutionStatusError as PutError;
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
+use greenlight::Status;
 
-use super::{ReportError, StatusReporter, one_line};
-use crate::event::HookEvent;
-use crate::verdict::Status;
+/// The IAM action the report needs.
+pub const REPORT_API: &str = "codedeploy:PutLifecycleEventHookExecutionStatus";
+
+/// Why one report attempt did not get through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    /// `LifecycleEventAlreadyCompletedException`: nothing left to do.
+    #[error("already completed: {0}")]
+    AlreadyCompleted(String),
+    /// Throttling, 5xx, timeout, connection trouble: worth another try.
+    #[error("{0}")]
+    Transient(String),
+    /// Anything else (access denied, unknown deployment, bad ID): retrying
+    /// would not help.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// Longest error text a report log line carries.
+pub const MAX_ERROR_CHARS: usize = 200;
+
+/// `text` as one line of at most [`MAX_ERROR_CHARS`] characters: line breaks
+/// and other control characters become spaces, runs of blanks one space, and
+/// a longer text is cut (marked with `…`).
+pub fn one_line(text: &str) -> String {
+    let mut line = String::new();
+    for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if line.chars().count() > MAX_ERROR_CHARS {
+        line = line.chars().take(MAX_ERROR_CHARS - 1).collect();
+        line.push('…');
+    }
+    line
+}
 
 /// The production reporter: the AWS SDK's CodeDeploy client, built once per
-/// cold start, with the SDK's own retries off ([`deliver`](super::deliver) retries within the
-/// deadline instead).
+/// cold start, with the SDK's own retries off (the front door retries within
+/// the deadline instead).
 #[derive(Debug, Clone)]
 pub struct CodeDeployReporter {
     client: aws_sdk_codedeploy::Client,
@@ -21,18 +63,28 @@ impl CodeDeployReporter {
     pub fn new(client: aws_sdk_codedeploy::Client) -> Self {
         CodeDeployReporter { client }
     }
-}
 
-impl StatusReporter for CodeDeployReporter {
-    async fn put_status(&self, event: &HookEvent, status: Status) -> Result<(), ReportError> {
+    /// A reporter with a client of its own, built from `config`.
+    pub fn from_conf(config: aws_sdk_codedeploy::Config) -> Self {
+        CodeDeployReporter::new(aws_sdk_codedeploy::Client::from_conf(config))
+    }
+
+    /// One attempt to report `status` for the hook execution `execution_id`
+    /// of deployment `deployment_id`.
+    pub async fn put_status(
+        &self,
+        deployment_id: &str,
+        execution_id: &str,
+        status: Status,
+    ) -> Result<(), ReportError> {
         let status = match status {
             Status::Succeeded => LifecycleEventStatus::Succeeded,
             Status::Failed => LifecycleEventStatus::Failed,
         };
         self.client
             .put_lifecycle_event_hook_execution_status()
-            .deployment_id(&event.deployment_id)
-            .lifecycle_event_hook_execution_id(&event.execution_id)
+            .deployment_id(deployment_id)
+            .lifecycle_event_hook_execution_id(execution_id)
             .status(status)
             .send()
             .await
@@ -141,6 +193,17 @@ mod tests {
     use aws_smithy_types::body::SdkBody;
 
     use super::*;
+
+    #[test]
+    fn an_error_text_becomes_one_bounded_line() {
+        assert_eq!(
+            one_line("  Throttling:\n  Rate\texceeded \r\n"),
+            "Throttling: Rate exceeded"
+        );
+        let long = one_line(&"x".repeat(1500));
+        assert_eq!(long.chars().count(), MAX_ERROR_CHARS);
+        assert!(long.ends_with('…'));
+    }
 
     fn answered(status: u16, code: Option<&str>, message: &str) -> PutFailure {
         let mut meta = ErrorMetadata::builder().message(message);

@@ -44,11 +44,11 @@ impl From<InvocationError> for Diagnostic {
 
 #[cfg(test)]
 mod tests {
+    use greenlight::Status;
     use serde_json::json;
 
     use super::*;
     use crate::event::HookEvent;
-    use crate::verdict::Status;
 
     #[test]
     fn each_kind_posts_its_stable_name_and_its_message() {

@@ -87,7 +87,7 @@ impl HookEvent {
 }
 
 /// A JSON value's type, for messages.
-pub(crate) fn json_type(value: &Value) -> &'static str {
+fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -6,41 +6,27 @@ use std::panic::AssertUnwindSafe;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::FutureExt;
-
+use greenlight::cloud::Cloud;
+use greenlight::panic_message::panic_message;
+use greenlight::probe::HttpProbe;
+use greenlight::settings::{REPORT_MARGIN_VAR, Settings};
+use greenlight::time::millis;
+use greenlight::{Context, Green, Hook, Ports, Silent, Status, Verdict, fault_injection, judge};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use crate::check::{CheckResult, Outcome, millis};
-use crate::cloud::{Cloud, MetricQuery};
-use crate::discovery::{Deployment, discover};
-use crate::engine::{panic_message, run_checks};
 use crate::event::HookEvent;
-use crate::gate::{ALARMS, BAKE, bake, check_alarms, metric_query, nothing_to_watch};
 use crate::guard::Pending;
-use crate::hook::Hook;
 use crate::invocation_error::InvocationError;
-use crate::lifecycle;
-use crate::plan::{Check, MetricGate, Plan};
-use crate::probe::HttpProbe;
-use crate::readiness::await_ready;
 use crate::report::{Delivery, ReportFailure, StatusReporter, deliver};
-use crate::settings::{REPORT_MARGIN_VAR, Settings};
-use crate::spec::ListenerChoice;
-use crate::stage::{NotRun, Stage};
-use crate::verdict::{Status, Verdict};
-
-mod aim;
-#[cfg(feature = "aws")]
-mod cold_start;
-
-use aim::aim;
 
 /// Kept back from the deadline even for the report itself: the runtime still
 /// has to post the invocation result.
 const FINAL_SAFETY: Duration = Duration::from_millis(150);
-/// The engine's guard for a check that ignores its deadline (see `engine`).
+/// The engine's guard for a check that ignores its deadline (see
+/// `greenlight::engine`).
 const CHECK_GUARD: Duration = Duration::from_millis(250);
 
 /// A hook function's state, built once per cold start.
@@ -51,7 +37,7 @@ pub struct HookRunner<P, R, C> {
     probe: P,
     reporter: R,
     cloud: C,
-    pending: Pending,
+    pub(crate) pending: Pending,
 }
 
 impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
@@ -133,10 +119,6 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
     async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, InvocationError> {
         let started = Instant::now();
         let verdict = self.judge(&event, until).await;
-        let verdict = match &self.settings.plan {
-            Ok(plan) => verdict.redacted(&plan.redactor),
-            Err(_) => verdict,
-        };
         let reported = verdict.status.to_report(self.settings.dry_run);
         log_verdict(&event, &verdict, self.settings.dry_run, started.elapsed());
         // Should this panic, the guard reports again: a status that already got
@@ -175,9 +157,9 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         }
     }
 
-    /// Runs the hook's checks within the time before `until`, less the
-    /// report margin, and derives the verdict: discovery, readiness, the HTTP
-    /// checks, then the alarm gates and (AfterAllowTraffic) the bake.
+    /// Judges `event`'s deployment with the engine, within the time before
+    /// `until` less the report margin. A plan that could not be read, or too
+    /// little time left, fails without judging.
     pub async fn judge(&self, event: &HookEvent, until: Instant) -> Verdict {
         let hook = self.hook;
         let plan = match &self.settings.plan {
@@ -185,7 +167,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             Err(reason) => return Verdict::failed(hook, format!("configuration: {reason}")),
         };
         let checks = plan.checks_for(hook);
-        crate::fault_injection::runner_panic(checks.iter().map(|check| check.name.as_str()));
+        fault_injection::runner_panic(checks.iter().map(|check| check.name.as_str()));
         if checks.is_empty() {
             return Verdict::from_checks(hook, Vec::new());
         }
@@ -203,215 +185,19 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
                 ),
             );
         };
-        let deployment = if plan.needs_discovery(hook) {
-            let listener = plan
-                .target
-                .url
-                .is_none()
-                .then(|| plan.target.listener.unwrap_or(default_listener(hook)));
-            match tokio::time::timeout_at(
-                stop_at,
-                discover(&self.cloud, &event.deployment_id, listener),
-            )
-            .await
-            {
-                Ok(Ok(found)) => {
-                    log_deployment(&found);
-                    // The event does not say which lifecycle event it is for:
-                    // a hook wired to the wrong one would gate the wrong moment.
-                    if let Err(wrong) = lifecycle::verify(hook, &found.lifecycle_events) {
-                        return Verdict::failed(
-                            hook,
-                            format!("{}: {wrong}", Stage::Lifecycle.name()),
-                        );
-                    }
-                    Some(found)
-                }
-                Ok(Err(problem)) => return Verdict::failed(hook, format!("discovery: {problem}")),
-                Err(_) => {
-                    return Verdict::failed(
-                        hook,
-                        "discovery: AWS did not answer before the hook had to report".to_owned(),
-                    );
-                }
-            }
-        } else {
-            None
+        let context = Context {
+            hook,
+            green: Green::Deployment {
+                id: event.deployment_id.clone(),
+            },
+            stop_at,
         };
-        let mut results = Vec::new();
-        if let (Some(policy), Some(found)) = (plan.readiness, &deployment) {
-            let ready = await_ready(&self.cloud, found, policy, stop_at).await;
-            log_check(&ready);
-            let passed = ready.passed();
-            results.push(ready);
-            if !passed {
-                return Verdict::from_checks(hook, results);
-            }
-        }
-        let target = match aim(&self.probe, plan, deployment.as_ref(), stop_at).await {
-            Ok(target) => target,
-            Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
+        let ports = Ports {
+            http: &self.probe,
+            cloud: &self.cloud,
+            progress: &Silent,
         };
-        let rebased: Result<Vec<Check>, String> =
-            checks.iter().map(|c| c.rebased(&target.base)).collect();
-        let rebased = match rebased {
-            Ok(rebased) => rebased,
-            Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
-        };
-        let rebased: Vec<&Check> = rebased.iter().collect();
-        let probe = target.probe.as_ref().unwrap_or(&self.probe);
-        let outcomes = run_checks(&rebased, probe, plan.concurrency, stop_at, &plan.redactor).await;
-        outcomes.iter().for_each(log_check);
-        results.extend(outcomes);
-        // The gates after the checks. A stage whose turn comes after the stop
-        // time does not run and says so; the bake, which would delay the
-        // rollback by its whole duration, does not run after a failure.
-        let mut last_ran = Stage::Checks;
-        let alarms = self.alarm_names(plan, deployment.as_ref());
-        if !alarms.is_empty() {
-            let gate = if no_time_left(stop_at) {
-                NotRun::NoTimeLeft { after: last_ran }.result(Stage::Alarms)
-            } else {
-                last_ran = Stage::Alarms;
-                tokio::time::timeout_at(
-                    stop_at,
-                    check_alarms(&self.cloud, &alarms, plan.alarms.fail_if_unreadable),
-                )
-                .await
-                .unwrap_or_else(|_| {
-                    CheckResult::failed(
-                        ALARMS,
-                        "CloudWatch did not answer before the hook had to report".to_owned(),
-                        Duration::ZERO,
-                    )
-                })
-            };
-            log_check(&gate);
-            results.push(gate);
-        }
-        let mut warnings = Vec::new();
-        if let (Hook::AfterAllowTraffic, Some(bake_plan)) = (hook, &plan.bake) {
-            let baked = if no_time_left(stop_at) {
-                NotRun::NoTimeLeft { after: last_ran }.result(Stage::Bake)
-            } else if results.iter().any(|r| !r.passed()) {
-                NotRun::EarlierStageFailed.result(Stage::Bake)
-            } else if let Some(why) = nothing_to_watch(bake_plan, &alarms, deployment.as_ref()) {
-                CheckResult::failed(BAKE, why, Duration::ZERO)
-            } else {
-                let queries: Result<Vec<(MetricGate, MetricQuery)>, String> = bake_plan
-                    .metrics
-                    .iter()
-                    .map(|gate| metric_query(gate, deployment.as_ref()).map(|q| (gate.clone(), q)))
-                    .collect();
-                match queries {
-                    Ok(queries) => {
-                        let baked = bake(
-                            &self.cloud,
-                            bake_plan,
-                            &alarms,
-                            plan.alarms.fail_if_unreadable,
-                            &queries,
-                            stop_at,
-                        )
-                        .await;
-                        let redact = |text: &str| plan.redactor.redact(text);
-                        warnings.extend(
-                            baked
-                                .warnings
-                                .iter()
-                                .map(|w| redact(&format!("{BAKE}: {w}"))),
-                        );
-                        let mut result = baked.result;
-                        for assertion in &mut result.assertions {
-                            assertion.actual = redact(&assertion.actual);
-                        }
-                        result
-                    }
-                    Err(problem) => CheckResult::failed(BAKE, problem, Duration::ZERO),
-                }
-            };
-            log_check(&baked);
-            results.push(baked);
-        }
-        Verdict::from_checks(hook, results).with_warnings(warnings)
-    }
-
-    /// The alarms to watch: the deployment group's (if enabled there and in
-    /// the spec) and the spec's own.
-    fn alarm_names(&self, plan: &Plan, deployment: Option<&Deployment>) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        if plan.alarms.deployment_group
-            && let Some(found) = deployment
-            && found.alarms.enabled
-        {
-            names.extend(found.alarms.names.iter().cloned());
-        }
-        for name in &plan.alarms.names {
-            if !names.contains(name) {
-                names.push(name.clone());
-            }
-        }
-        names
-    }
-}
-
-/// Less time than this before the stop time is none: no AWS read fits in it.
-const MIN_STAGE_TIME: Duration = Duration::from_millis(100);
-
-/// Whether a stage starting now would have no time to run.
-fn no_time_left(stop_at: Instant) -> bool {
-    stop_at.saturating_duration_since(Instant::now()) < MIN_STAGE_TIME
-}
-
-/// The listener a hook probes unless the spec says otherwise: the test
-/// listener until production has moved.
-fn default_listener(hook: Hook) -> ListenerChoice {
-    match hook {
-        Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic => ListenerChoice::Test,
-        Hook::AfterAllowTraffic => ListenerChoice::Production,
-    }
-}
-
-/// What discovery found, once per invocation.
-fn log_deployment(found: &Deployment) {
-    let (listener, url) = found
-        .endpoint
-        .as_ref()
-        .map(|e| {
-            (
-                e.listener.to_string(),
-                format!("{}://{}:{}", e.scheme, e.dns_name, e.port),
-            )
-        })
-        .unwrap_or_default();
-    info!(
-        application = %found.application,
-        deployment_group = %found.group,
-        cluster = %found.cluster,
-        service = %found.service,
-        green_task_set = %found.green_task_set,
-        green_target_group = %found.green_target_group,
-        lifecycle_event = %found
-            .lifecycle_events
-            .iter()
-            .find(|e| e.status == lifecycle::IN_PROGRESS)
-            .map_or("(none in progress)", |e| e.name.as_str()),
-        listener = %listener,
-        url = %url,
-        group_alarms = %if found.alarms.enabled { found.alarms.names.join(", ") } else { "(alarm configuration disabled)".to_owned() },
-        "deployment discovered"
-    );
-}
-
-/// One structured line per check result.
-fn log_check(result: &CheckResult) {
-    let reason = result.reason.as_deref().unwrap_or("");
-    if result.outcome == Outcome::Skipped {
-        info!(check = %result.name, outcome = result.outcome.as_str(), reason = %reason, "check skipped");
-    } else if result.passed() {
-        info!(check = %result.name, outcome = result.outcome.as_str(), expected = %result.expected(), actual = %result.actual(), attempts = result.attempts, duration_ms = result.duration_ms, "check passed");
-    } else {
-        warn!(check = %result.name, outcome = result.outcome.as_str(), expected = %result.expected(), actual = %result.actual(), attempts = result.attempts, duration_ms = result.duration_ms, reason = %reason, "check failed");
+        judge(plan, &context, ports).await
     }
 }
 
@@ -464,20 +250,20 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
+    use greenlight::NoCloud;
+    use greenlight::probe::{ProbeError, ProbeRequest, ProbeResponse};
     use lambda_runtime::Context;
     use reqwest::header::{HeaderMap, HeaderValue};
 
     use super::*;
-    use crate::cloud::fake::FakeCloud;
-    use crate::probe::{ProbeError, ProbeRequest, ProbeResponse};
     use crate::report::ReportError;
 
     const SPEC: &str = r#"{"target":{"url":"http://127.0.0.1:9"},"readiness":{"enabled":false},"alarms":{"deployment_group":false},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200},{"json":{"path":"$.status","equals":"ok"}}]}]}"#;
 
     /// Answers every request with `status` and `{"status":"ok"}`.
-    struct Green(u16);
+    struct GreenAnswers(u16);
 
-    impl HttpProbe for Green {
+    impl HttpProbe for GreenAnswers {
         async fn send(&self, _: &ProbeRequest, _: Duration) -> Result<ProbeResponse, ProbeError> {
             let mut headers = HeaderMap::new();
             headers.insert("content-type", HeaderValue::from_static("application/json"));
@@ -491,7 +277,7 @@ mod tests {
         }
 
         fn pinned(&self, _: &str, _: &[std::net::SocketAddr]) -> Result<Self, String> {
-            Ok(Green(self.0))
+            Ok(GreenAnswers(self.0))
         }
     }
 
@@ -517,7 +303,7 @@ mod tests {
         vars: &[(&str, &str)],
         green: u16,
         reporter: Recorder,
-    ) -> HookRunner<Green, Recorder, FakeCloud> {
+    ) -> HookRunner<GreenAnswers, Recorder, NoCloud> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -529,9 +315,9 @@ mod tests {
         HookRunner::new(
             Hook::AfterAllowTestTraffic,
             settings,
-            Green(green),
+            GreenAnswers(green),
             reporter,
-            FakeCloud::ready(),
+            NoCloud,
         )
     }
 
@@ -677,132 +463,6 @@ mod tests {
         assert_eq!(
             *reporter.statuses.lock().expect("lock"),
             vec![Status::Failed]
-        );
-    }
-
-    /// A runner for `hook` on `cloud`, with a spec that discovers its
-    /// listener.
-    fn discovering(hook: Hook, cloud: FakeCloud) -> HookRunner<Green, Recorder, FakeCloud> {
-        const DISCOVERS: &str = r#"{"readiness":{"enabled":false},"alarms":{"deployment_group":false},"target":{"resolve":{"alb-123.us-east-1.elb.amazonaws.com":"127.0.0.1"}},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200}]}]}"#;
-        let settings = Settings::load(
-            |name| (name == "GREENLIGHT_SPEC").then(|| DISCOVERS.to_owned()),
-            None,
-        );
-        HookRunner::new(hook, settings, Green(200), Recorder::default(), cloud)
-    }
-
-    #[tokio::test]
-    async fn a_hook_whose_lifecycle_event_is_not_in_progress_fails_naming_both() {
-        // GIVEN a deployment in AfterAllowTestTraffic
-        let cloud = FakeCloud::ready();
-        cloud.set_lifecycle_event("AfterAllowTestTraffic");
-        // WHEN the AfterAllowTraffic hook judges it
-        let runner = discovering(Hook::AfterAllowTraffic, cloud);
-        let verdict = runner
-            .judge(&HookEvent::parse(&sample()).expect("event"), far())
-            .await;
-        // THEN it fails before any check, naming both events
-        assert_eq!(verdict.status, Status::Failed);
-        assert!(verdict.checks.is_empty());
-        assert_eq!(
-            verdict.reasons,
-            vec![
-                "lifecycle: this is the AfterAllowTraffic hook, but the deployment is in AfterAllowTestTraffic (AfterAllowTraffic is Pending): check the AppSpec's Hooks section"
-            ]
-        );
-        // AND in its own event it runs its checks
-        let cloud = FakeCloud::ready();
-        cloud.set_lifecycle_event("AfterAllowTraffic");
-        let runner = discovering(Hook::AfterAllowTraffic, cloud);
-        let verdict = runner
-            .judge(&HookEvent::parse(&sample()).expect("event"), far())
-            .await;
-        assert_eq!(verdict.status, Status::Succeeded, "{verdict:?}");
-    }
-
-    #[tokio::test]
-    async fn a_target_without_lifecycle_events_fails_closed() {
-        let cloud = FakeCloud::ready();
-        cloud.clear_lifecycle_events();
-        let runner = discovering(Hook::AfterAllowTestTraffic, cloud);
-        let verdict = runner
-            .judge(&HookEvent::parse(&sample()).expect("event"), far())
-            .await;
-        assert_eq!(verdict.status, Status::Failed);
-        assert!(
-            verdict.reasons[0].contains("lists no lifecycle events"),
-            "{verdict:?}"
-        );
-    }
-
-    fn far() -> Instant {
-        Instant::now() + Duration::from_secs(60)
-    }
-
-    /// An AfterAllowTraffic runner with a 30 s bake on one metric, green
-    /// answering `status`.
-    fn baking(status: u16, cloud: FakeCloud) -> HookRunner<Green, Recorder, FakeCloud> {
-        const BAKES: &str = r#"{"target":{"url":"http://127.0.0.1:9"},"readiness":{"enabled":false},"alarms":{"deployment_group":false},"bake":{"duration_ms":30000,"metrics":[{"metric":"X","stat":"Sum","greater_than":5,"dimensions":{}}]},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200}]}]}"#;
-        let settings = Settings::load(
-            |name| (name == "GREENLIGHT_SPEC").then(|| BAKES.to_owned()),
-            None,
-        );
-        cloud.set_lifecycle_event("AfterAllowTraffic");
-        HookRunner::new(
-            Hook::AfterAllowTraffic,
-            settings,
-            Green(status),
-            Recorder::default(),
-            cloud,
-        )
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn after_a_failed_check_the_bake_is_skipped_and_reads_nothing() {
-        // GIVEN green answering 500 and a 30 s bake
-        let runner = baking(500, FakeCloud::ready());
-        // WHEN the hook judges
-        let verdict = runner
-            .judge(&HookEvent::parse(&sample()).expect("event"), far())
-            .await;
-        // THEN it fails on the check alone; the bake is listed as skipped and
-        // never read CloudWatch
-        assert_eq!(verdict.status, Status::Failed);
-        assert_eq!(verdict.reasons.len(), 1, "{verdict:?}");
-        let bake = verdict.checks.last().expect("the bake");
-        assert_eq!(
-            (bake.name.as_str(), bake.outcome),
-            ("bake", Outcome::Skipped)
-        );
-        assert!(!runner.cloud.calls().contains(&"cloudwatch:GetMetricData"));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn with_no_time_left_after_the_checks_the_bake_says_so() {
-        // GIVEN a stop time that has come by the end of the checks
-        let runner = baking(200, FakeCloud::ready());
-        let until = Instant::now()
-            + runner.settings.report_margin
-            + CHECK_GUARD
-            + Duration::from_millis(50);
-        // WHEN the hook judges
-        let verdict = runner
-            .judge(&HookEvent::parse(&sample()).expect("event"), until)
-            .await;
-        // THEN the bake did not run, saying why, and CloudWatch got no call
-        assert_eq!(verdict.status, Status::Failed);
-        assert!(
-            verdict
-                .reasons
-                .contains(&"bake: not run: no time left after the checks".to_owned()),
-            "{verdict:?}"
-        );
-        assert!(
-            !runner
-                .cloud
-                .calls()
-                .iter()
-                .any(|c| c.starts_with("cloudwatch:"))
         );
     }
 

@@ -1,5 +1,5 @@
-//! The CodeDeploy port: report the hook's status, exactly once, before the
-//! Lambda's deadline. Throttling, 5xx and lost connections are retried with
+//! The CodeDeploy report port: report the hook's status, exactly once, before
+//! the Lambda's deadline. Throttling, 5xx and lost connections are retried with
 //! backoff inside the time left; "already completed" means an earlier attempt
 //! (or another invocation) got through, which is as good as done.
 
@@ -9,16 +9,11 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use greenlight::Status;
+use greenlight_aws::reporter::CodeDeployReporter;
+pub use greenlight_aws::reporter::{REPORT_API, ReportError};
+
 use crate::event::HookEvent;
-use crate::verdict::Status;
-
-#[cfg(feature = "aws")]
-mod sdk;
-#[cfg(feature = "aws")]
-pub use sdk::CodeDeployReporter;
-
-/// The IAM action the report needs.
-pub const REPORT_API: &str = "codedeploy:PutLifecycleEventHookExecutionStatus";
 
 /// Longest wait for one answer from CodeDeploy.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -29,47 +24,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_millis(1600);
 /// The time given to the one attempt made when no time is left.
 const LAST_CHANCE: Duration = Duration::from_millis(100);
 
-/// Why one report attempt did not get through.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReportError {
-    /// `LifecycleEventAlreadyCompletedException`: nothing left to do.
-    #[error("already completed: {0}")]
-    AlreadyCompleted(String),
-    /// Throttling, 5xx, timeout, connection trouble: worth another try.
-    #[error("{0}")]
-    Transient(String),
-    /// Anything else (access denied, unknown deployment, bad ID): retrying
-    /// would not help.
-    #[error("{0}")]
-    Rejected(String),
-}
-
-/// Longest error text a report log line carries.
-pub const MAX_ERROR_CHARS: usize = 200;
-
-/// `text` as one line of at most [`MAX_ERROR_CHARS`] characters: line breaks
-/// and other control characters become spaces, runs of blanks one space, and
-/// a longer text is cut (marked with `…`).
-pub fn one_line(text: &str) -> String {
-    let mut line = String::new();
-    for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
-        if word.is_empty() {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if line.chars().count() > MAX_ERROR_CHARS {
-        line = line.chars().take(MAX_ERROR_CHARS - 1).collect();
-        line.push('…');
-    }
-    line
-}
-
 /// Sends `PutLifecycleEventHookExecutionStatus`. Implemented by
-/// `CodeDeployReporter` (feature `aws`) in production.
+/// [`CodeDeployReporter`] (the AWS SDK) in production.
 pub trait StatusReporter: Send + Sync {
     /// One attempt to report `status` for `event`.
     fn put_status(
@@ -77,6 +33,13 @@ pub trait StatusReporter: Send + Sync {
         event: &HookEvent,
         status: Status,
     ) -> impl Future<Output = Result<(), ReportError>> + Send;
+}
+
+impl StatusReporter for CodeDeployReporter {
+    async fn put_status(&self, event: &HookEvent, status: Status) -> Result<(), ReportError> {
+        CodeDeployReporter::put_status(self, &event.deployment_id, &event.execution_id, status)
+            .await
+    }
 }
 
 /// How the report ended.
@@ -199,17 +162,6 @@ mod tests {
 
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(30)
-    }
-
-    #[test]
-    fn an_error_text_becomes_one_bounded_line() {
-        assert_eq!(
-            one_line("  Throttling:\n  Rate\texceeded \r\n"),
-            "Throttling: Rate exceeded"
-        );
-        let long = one_line(&"x".repeat(1500));
-        assert_eq!(long.chars().count(), MAX_ERROR_CHARS);
-        assert!(long.ends_with('…'));
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
-//! The AWS ports on the AWS SDK for Rust. Clients are built once per cold
-//! start from one `SdkConfig`.
+//! The engine's AWS read ports (CodeDeploy, ECS, ELBv2, CloudWatch) on the
+//! AWS SDK for Rust. Clients are built once per process from one `SdkConfig`
+//! (see [`crate::Clients`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -7,14 +8,13 @@ use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::{
     AlarmType, Dimension, MessageData, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
 };
-use aws_sdk_codedeploy::config::http::HttpResponse;
-use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-
-use super::{
+use greenlight::cloud::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
     DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, LoadBalancer,
-    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState, one_line,
+    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
 };
+
+use crate::sdk_error::{failed, missing};
 
 /// The SDK clients greenlight reads with.
 #[derive(Debug, Clone)]
@@ -37,138 +37,10 @@ impl SdkCloud {
     }
 }
 
-/// SSM Parameter Store, for a spec kept there.
-#[derive(Debug, Clone)]
-pub struct SsmParameters {
-    ssm: aws_sdk_ssm::Client,
-}
-
-impl SsmParameters {
-    /// Builds the client.
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
-        SsmParameters {
-            ssm: aws_sdk_ssm::Client::new(config),
-        }
-    }
-}
-
-impl super::ParameterReads for SsmParameters {
-    async fn parameter(&self, name: &str) -> Result<String, AwsError> {
-        const API: &str = "ssm:GetParameter";
-        let output = self
-            .ssm
-            .get_parameter()
-            .name(name)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(failed(API))?;
-        output
-            .parameter()
-            .and_then(|p| p.value())
-            .map(str::to_owned)
-            .ok_or_else(|| missing(API, "Parameter.Value"))
-    }
-}
-
-/// S3, for a spec kept in an object.
-#[derive(Debug, Clone)]
-pub struct S3Objects {
-    s3: aws_sdk_s3::Client,
-}
-
-impl S3Objects {
-    /// Builds the client.
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
-        S3Objects {
-            s3: aws_sdk_s3::Client::new(config),
-        }
-    }
-}
-
-impl super::ObjectReads for S3Objects {
-    async fn object(&self, bucket: &str, key: &str, limit: usize) -> Result<Vec<u8>, AwsError> {
-        const API: &str = "s3:GetObject";
-        let output = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(failed(API))?;
-        let most = limit.saturating_add(1);
-        let announced = output
-            .content_length()
-            .and_then(|length| usize::try_from(length).ok())
-            .unwrap_or(0);
-        let mut bytes = Vec::with_capacity(announced.min(most));
-        let mut body = output.body;
-        while bytes.len() < most {
-            let Some(chunk) = body.next().await else {
-                break;
-            };
-            let chunk = chunk.map_err(|error| {
-                AwsError::new(
-                    API,
-                    format!("reading the object: {}", DisplayErrorContext(&error)),
-                )
-            })?;
-            let room = most - bytes.len();
-            bytes.extend_from_slice(chunk.get(..room).unwrap_or(&chunk));
-        }
-        Ok(bytes)
-    }
-}
-
-/// Most characters of a raw error body kept in a message.
-const RAW_BODY_CHARS: usize = 200;
 /// CloudWatch takes at most this many `AlarmNames` per `DescribeAlarms`.
 const ALARM_NAMES_PER_CALL: usize = 100;
 /// More pages than names in a batch is a service that never stops paging.
 const MAX_ALARM_PAGES: usize = ALARM_NAMES_PER_CALL;
-
-/// An SDK error as the API's name and what went wrong, on one bounded line.
-fn failed<E>(api: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    move |error| AwsError::new(api, describe(&error))
-}
-
-/// The modelled error code and message when AWS sent them; otherwise the
-/// HTTP status and the start of the body (a proxy's HTML page, say), as one
-/// line; otherwise the error chain (no answer at all: timeout, connection).
-fn describe<E>(error: &SdkError<E, HttpResponse>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    if let Some(service) = error.as_service_error()
-        && (service.code().is_some() || service.message().is_some())
-    {
-        return format!(
-            "{}: {}",
-            service.code().unwrap_or("error"),
-            service.message().unwrap_or("(no message)")
-        );
-    }
-    match error.raw_response() {
-        Some(raw) => {
-            let body = String::from_utf8_lossy(raw.body().bytes().unwrap_or_default());
-            let body = one_line(&body, RAW_BODY_CHARS);
-            format!(
-                "HTTP {}: {}",
-                raw.status().as_u16(),
-                if body.is_empty() {
-                    "(empty body)"
-                } else {
-                    &body
-                }
-            )
-        }
-        None => DisplayErrorContext(error).to_string(),
-    }
-}
 
 /// Why a `GetMetricData` answer cannot be trusted, if it cannot: a result
 /// whose `StatusCode` is not `Complete` (`InternalError`, `Forbidden`,
@@ -203,10 +75,6 @@ fn messages(list: &[MessageData]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn missing(api: &'static str, what: &str) -> AwsError {
-    AwsError::new(api, format!("the answer has no {what}"))
 }
 
 impl DeploymentReads for SdkCloud {

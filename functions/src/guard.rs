@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
+use greenlight::Status;
+
 use crate::event::HookEvent;
 use crate::report::{Delivery, ReportFailure, StatusReporter, deliver};
-use crate::verdict::Status;
 
 /// The invocation that still owes CodeDeploy a status.
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
-//! Where the checks go this invocation: the base URL (the spec's, or the
-//! discovered listener's) and, when `target.host` must be spoken to at the
+//! Where the checks go this judgement: the base URL (the one given in the
+//! context, else the spec's, else the discovered listener's) and, when `target.host` must be spoken to at the
 //! URL's address, a probe pinned to that address, looked up now. The lookup
 //! is bounded by its own cap and by the time the hook must stop probing.
 
@@ -10,17 +10,17 @@ use std::time::Duration;
 use reqwest::Url;
 use tokio::time::Instant;
 
-use crate::check::millis;
 use crate::discovery::Deployment;
 use crate::fault_injection;
 use crate::plan::Plan;
 use crate::probe::HttpProbe;
+use crate::time::millis;
 
 /// Longest wait for the DNS answer that pins `target.host`, time permitting.
-pub(super) const DNS_TIMEOUT: Duration = Duration::from_secs(3);
+pub const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Where the checks go.
-pub(super) struct Aim<P> {
+pub(crate) struct Aim<P> {
     /// The URL the checks' paths are joined to.
     pub base: Url,
     /// A probe pinned to the address found for `target.host`, if any.
@@ -29,7 +29,7 @@ pub(super) struct Aim<P> {
 
 /// Why the checks have nowhere to go.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(super) enum AimError {
+pub enum AimError {
     /// Neither a `target.url` nor a discovered listener.
     #[error("no target.url and no listener discovered")]
     NoTarget,
@@ -75,18 +75,17 @@ pub(super) enum AimError {
     Pin(String),
 }
 
-/// The base URL of the checks and, when a host name must be pinned to an
-/// address found now, a probe that does so; any lookup ends by `stop_at`.
-pub(super) async fn aim<P: HttpProbe>(
+/// The base URL of the checks (`url` when given, else the discovered
+/// listener's) and, when a host name must be pinned to an address found now,
+/// a probe that does so; any lookup ends by `stop_at`.
+pub(crate) async fn aim<P: HttpProbe>(
     probe: &P,
     plan: &Plan,
+    url: Option<&Url>,
     deployment: Option<&Deployment>,
     stop_at: Instant,
 ) -> Result<Aim<P>, AimError> {
-    let mut base = match (
-        &plan.target.url,
-        deployment.and_then(|d| d.endpoint.as_ref()),
-    ) {
+    let mut base = match (url, deployment.and_then(|d| d.endpoint.as_ref())) {
         (Some(url), _) => url.clone(),
         (None, Some(endpoint)) => endpoint.url().map_err(AimError::Listener)?,
         (None, None) => return Err(AimError::NoTarget),

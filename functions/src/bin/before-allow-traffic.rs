@@ -1,0 +1,6 @@
+//! CodeDeploy hook for the ECS `BeforeAllowTraffic` lifecycle event.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    greenlight_codedeploy::run(greenlight_codedeploy::Hook::BeforeAllowTraffic).await
+}
