@@ -6,22 +6,16 @@
 //! need a deployment to read, which this front door does not discover yet.
 
 use std::io::{self, Read};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use greenlight::engine::run_checks;
-use greenlight::plan::{Check, MAX_SPEC_BYTES};
-use greenlight::probe::{HttpProbe, ReqwestProbe};
-use greenlight::{Hook, Plan, Verdict};
+use greenlight::plan::MAX_SPEC_BYTES;
+use greenlight::probe::ReqwestProbe;
+use greenlight::{Context, Green, Hook, NoCloud, Plan, Ports, Silent, Verdict, judge};
 use reqwest::Url;
 use tokio::time::Instant;
 
 use crate::error::CliError;
-
-/// Longest wait for the address of the URL's host when `target.host` must be
-/// spoken to there (as the hooks wait).
-const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Reads the spec file (at most the engine's limit, plus one byte to tell a
 /// file too large) and validates it, every problem with its path.
@@ -72,75 +66,28 @@ pub fn stages_needing_a_deployment(plan: &Plan, hook: Hook) -> Vec<&'static str>
     stages
 }
 
-/// Runs the checks `plan` has for `hook` against `url` within `budget`, and
-/// returns the verdict, redacted.
+/// Runs the checks `plan` has for `hook` against `url` within `budget`, with
+/// the engine's own judgement, and returns the verdict, redacted. The
+/// stages that need a deployment are left out of the plan first (see
+/// [`stages_needing_a_deployment`]): against a URL there is none to read.
 pub async fn judge_url(plan: &Plan, hook: Hook, url: &Url, budget: Duration) -> Verdict {
-    let stop_at = Instant::now() + budget;
-    let verdict = checks_against(plan, hook, url, stop_at).await;
-    verdict.redacted(&plan.redactor)
-}
-
-async fn checks_against(plan: &Plan, hook: Hook, url: &Url, stop_at: Instant) -> Verdict {
-    let checks = plan.checks_for(hook);
-    if checks.is_empty() {
-        return Verdict::from_checks(hook, Vec::new());
-    }
+    let mut plan = plan.clone();
+    plan.readiness = None;
+    plan.alarms.deployment_group = false;
+    plan.alarms.names.clear();
+    plan.bake = None;
+    let context = Context {
+        hook,
+        green: Green::Url(url.clone()),
+        stop_at: Instant::now() + budget,
+    };
     let probe = ReqwestProbe::new(plan.connection());
-    let (base, pinned) = match aim(&probe, plan, url, stop_at).await {
-        Ok(aimed) => aimed,
-        Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
+    let ports = Ports {
+        http: &probe,
+        cloud: &NoCloud,
+        progress: &Silent,
     };
-    let rebased: Result<Vec<Check>, String> = checks.iter().map(|c| c.rebased(&base)).collect();
-    let rebased = match rebased {
-        Ok(rebased) => rebased,
-        Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
-    };
-    let rebased: Vec<&Check> = rebased.iter().collect();
-    let probe = pinned.as_ref().unwrap_or(&probe);
-    let results = run_checks(&rebased, probe, plan.concurrency, stop_at, &plan.redactor).await;
-    Verdict::from_checks(hook, results)
-}
-
-/// The base URL of the checks and, when the spec's `target.host` must be
-/// spoken to at the URL's address, a probe pinned to that address (the
-/// spec's `target.resolve` first, else a DNS lookup), as the hooks aim.
-async fn aim(
-    probe: &ReqwestProbe,
-    plan: &Plan,
-    url: &Url,
-    stop_at: Instant,
-) -> Result<(Url, Option<ReqwestProbe>), String> {
-    let Some(host) = &plan.target.host else {
-        return Ok((url.clone(), None));
-    };
-    let mut base = url.clone();
-    let address_of = base.host_str().unwrap_or_default().to_ascii_lowercase();
-    let port = base.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<SocketAddr> = match plan
-        .target
-        .resolve
-        .iter()
-        .find(|(name, _)| *name == address_of)
-    {
-        Some((_, ip)) => vec![SocketAddr::new(*ip, port)],
-        None => {
-            let until = stop_at.min(Instant::now() + DNS_TIMEOUT);
-            let name = address_of.trim_start_matches('[').trim_end_matches(']');
-            let found = tokio::time::timeout_at(until, tokio::net::lookup_host((name, port)))
-                .await
-                .map_err(|_| format!("cannot resolve {address_of}: no answer in time"))?
-                .map_err(|error| format!("cannot resolve {address_of}: {error}"))?;
-            let found: Vec<SocketAddr> = found.collect();
-            if found.is_empty() {
-                return Err(format!("cannot resolve {address_of}: no address"));
-            }
-            found
-        }
-    };
-    base.set_host(Some(host))
-        .map_err(|error| format!("target.host {host:?}: {error}"))?;
-    let pinned = probe.pinned(host, &addrs)?;
-    Ok((base, Some(pinned)))
+    judge(&plan, &context, ports).await
 }
 
 #[cfg(test)]
