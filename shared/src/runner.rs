@@ -252,7 +252,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             Ok(target) => target,
             Err(problem) => return Verdict::failed(hook, format!("target: {problem}")),
         };
-        let rebased: Result<Vec<Check>, String> =
+        let rebased: Result<Vec<Check>, _> =
             checks.iter().map(|c| c.rebased(&target.base)).collect();
         let rebased = match rebased {
             Ok(rebased) => rebased,
