@@ -234,3 +234,7 @@ impl Validator {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "assertions_tests.rs"]
+mod tests;

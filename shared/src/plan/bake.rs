@@ -177,3 +177,7 @@ impl Validator {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "bake_tests.rs"]
+mod tests;

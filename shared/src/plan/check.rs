@@ -180,3 +180,7 @@ impl Validator {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

@@ -114,3 +114,7 @@ impl Validator {
         headers
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -66,3 +66,7 @@ impl Validator {
         policy
     }
 }
+
+#[cfg(test)]
+#[path = "retry_tests.rs"]
+mod tests;

@@ -133,3 +133,7 @@ fn certificates(pem: &str) -> Result<(), PlanError> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "target_tests.rs"]
+mod tests;
