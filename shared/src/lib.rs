@@ -5,6 +5,7 @@
 //! The hook binaries in `functions/` only wire this crate to the Lambda runtime.
 
 pub mod assertion;
+pub mod attempts;
 pub mod check;
 pub mod cloud;
 pub mod discovery;
