@@ -7,6 +7,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::assertion::{AssertionResult, Disclosure, shorten_text};
+use crate::attempts::{Backoff, Step, until_done};
 use crate::evaluation::evaluate;
 use crate::plan::Check;
 use crate::probe::HttpProbe;
@@ -184,66 +185,71 @@ pub async fn run_check<P: HttpProbe>(
         assertions: Vec::new(),
         error: None,
     };
-    loop {
-        let left = stop_at.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            result.reason = Some(check.retry.reason(GiveUp::Deadline, &tally));
-            break;
-        }
-        let timeout = check.timeout.min(left);
-        let passed = match probe.send(&check.request, timeout).await {
-            Ok(response) => {
-                let disclosure = Disclosure {
-                    redactor: redactor.clone(),
-                    sends_secrets: check.sends_secrets(),
-                };
-                match evaluate(
-                    &check.assertions,
-                    response,
-                    disclosure,
-                    check.timeout,
-                    stop_at,
-                )
-                .await
-                {
-                    Ok(assertions) => {
-                        result.error = None;
-                        result.assertions = assertions;
-                        result.assertions.iter().all(|a| a.passed)
-                    }
-                    Err(error) => {
-                        result.error = Some(error.to_string());
-                        result.assertions = not_judged(check, redactor, "not judged");
-                        false
+    until_done(
+        stop_at,
+        Backoff::constant(check.retry.interval),
+        async |_| {
+            let left = stop_at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                result.reason = Some(check.retry.reason(GiveUp::Deadline, &tally));
+                return Step::Done(());
+            }
+            let timeout = check.timeout.min(left);
+            let passed = match probe.send(&check.request, timeout).await {
+                Ok(response) => {
+                    let disclosure = Disclosure {
+                        redactor: redactor.clone(),
+                        sends_secrets: check.sends_secrets(),
+                    };
+                    match evaluate(
+                        &check.assertions,
+                        response,
+                        disclosure,
+                        check.timeout,
+                        stop_at,
+                    )
+                    .await
+                    {
+                        Ok(assertions) => {
+                            result.error = None;
+                            result.assertions = assertions;
+                            result.assertions.iter().all(|a| a.passed)
+                        }
+                        Err(error) => {
+                            result.error = Some(error.to_string());
+                            result.assertions = not_judged(check, redactor, "not judged");
+                            false
+                        }
                     }
                 }
-            }
-            Err(error) => {
-                let mut message = redactor.redact(&error.to_string());
-                if timeout < check.timeout {
-                    message.push_str(" (cut short by the hook's deadline)");
+                Err(error) => {
+                    let mut message = redactor.redact(&error.to_string());
+                    if timeout < check.timeout {
+                        message.push_str(" (cut short by the hook's deadline)");
+                    }
+                    result.error = Some(message);
+                    result.assertions = not_judged(check, redactor, "no response");
+                    false
                 }
-                result.error = Some(message);
-                result.assertions = not_judged(check, redactor, "no response");
-                false
+            };
+            let left = stop_at.saturating_duration_since(Instant::now());
+            match check
+                .retry
+                .after_attempt(&mut tally, passed, started.elapsed(), left)
+            {
+                Next::Pass => {
+                    result.outcome = Outcome::Pass;
+                    Step::Done(())
+                }
+                Next::GiveUp(why) => {
+                    result.reason = Some(check.retry.reason(why, &tally));
+                    Step::Done(())
+                }
+                Next::Retry => Step::Again,
             }
-        };
-        let left = stop_at.saturating_duration_since(Instant::now());
-        match check
-            .retry
-            .after_attempt(&mut tally, passed, started.elapsed(), left)
-        {
-            Next::Pass => {
-                result.outcome = Outcome::Pass;
-                break;
-            }
-            Next::GiveUp(why) => {
-                result.reason = Some(check.retry.reason(why, &tally));
-                break;
-            }
-            Next::Retry => tokio::time::sleep(check.retry.interval).await,
-        }
-    }
+        },
+    )
+    .await;
     result.attempts = tally.attempts;
     result.duration_ms = millis(started.elapsed());
     result

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::assertion::AssertionResult;
+use crate::attempts::{Backoff, Step, until_done};
 use crate::check::{CheckResult, Outcome};
 use crate::cloud::{MetricQuery, MetricReads};
 use crate::discovery::Deployment;
@@ -181,11 +182,9 @@ pub async fn bake<M: MetricReads>(
         };
     }
     let end = started + plan.duration;
-    let mut looks = 0;
     // Whether each metric gate saw a datapoint in any look.
     let mut seen = vec![false; metrics.len()];
-    loop {
-        looks += 1;
+    until_done(end, Backoff::constant(plan.interval), async |looks| {
         let (mut assertions, error) = if alarms.is_empty() {
             (Vec::new(), None)
         } else {
@@ -252,16 +251,19 @@ pub async fn bake<M: MetricReads>(
                 millis(started.elapsed()),
                 plan.duration.as_millis()
             );
-            return Baked {
+            return Step::Done(Baked {
                 result: finish(BAKE, started, looks, assertions, error, Some(reason)),
                 warnings: Vec::new(),
-            };
+            });
         }
         if now >= end {
-            return without_data(plan, metrics, &seen, looks, started, assertions);
+            return Step::Done(without_data(
+                plan, metrics, &seen, looks, started, assertions,
+            ));
         }
-        tokio::time::sleep(plan.interval.min(end - now)).await;
-    }
+        Step::Again
+    })
+    .await
 }
 
 /// The end of a whole bake: a gate that saw no datapoint in any look fails

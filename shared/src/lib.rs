@@ -8,6 +8,7 @@
 //! their answer.
 
 pub mod assertion;
+pub mod attempts;
 pub mod check;
 pub mod cloud;
 pub mod discovery;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::assertion::AssertionResult;
+use crate::attempts::{Backoff, Step, until_done};
 use crate::check::{CheckResult, Outcome};
 use crate::cloud::{AwsError, Cloud, TargetHealth, TaskSetState};
 use crate::discovery::Deployment;
@@ -43,12 +44,10 @@ pub async fn await_ready<C: Cloud>(
         .max(started);
     // When the last look starts.
     let last_look = by_policy.min(by_deadline);
-    let mut interval = FIRST_POLL_INTERVAL.min(policy.max_interval);
-    let mut polls = 0;
+    let backoff = Backoff::doubling(FIRST_POLL_INTERVAL, policy.max_interval);
     // The last API error, kept for the verdict should a later look time out.
     let mut last_error: Option<String> = None;
-    loop {
-        polls += 1;
+    until_done(last_look, backoff, async |polls| {
         let look = tokio::time::timeout_at(stop_at, look(cloud, deployment)).await;
         let (assertions, error, fatal) = match look {
             Ok(Ok(assertions)) => (assertions, None, false),
@@ -98,7 +97,7 @@ pub async fn await_ready<C: Cloud>(
                     )
                 }
             });
-            return CheckResult {
+            return Step::Done(CheckResult {
                 name: READINESS.to_owned(),
                 outcome: if ready { Outcome::Pass } else { Outcome::Fail },
                 reason,
@@ -106,11 +105,11 @@ pub async fn await_ready<C: Cloud>(
                 duration_ms: millis(started.elapsed()),
                 assertions,
                 error,
-            };
+            });
         }
-        tokio::time::sleep_until((now + interval).min(last_look)).await;
-        interval = (interval * 2).min(policy.max_interval);
-    }
+        Step::Again
+    })
+    .await
 }
 
 /// One look at the task set and the target group.

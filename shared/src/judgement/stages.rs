@@ -187,8 +187,8 @@ pub(super) async fn aim<P: HttpProbe, C, G: Progress>(
     let checks = checks
         .iter()
         .map(|check| check.rebased(&target.base))
-        .collect::<Result<Vec<Check>, String>>()
-        .map_err(StageFailure::Rebase)?;
+        .collect::<Result<Vec<Check>, _>>()
+        .map_err(|problem| StageFailure::Rebase(problem.to_string()))?;
     Ok(Aimed {
         checks,
         probe: target.probe,

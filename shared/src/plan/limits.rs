@@ -1,0 +1,27 @@
+//! The bounds a spec must stay within: far beyond any real spec, small enough
+//! that a wrong one cannot exhaust the function's time or memory.
+
+use std::time::Duration;
+
+/// Per-request timeout when neither the check nor the defaults set one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
+pub(super) const MAX_TIMEOUT_MS: u64 = 300_000;
+pub(super) const MAX_INTERVAL_MS: u64 = 300_000;
+/// A Lambda runs at most 15 minutes.
+pub(super) const MAX_WINDOW_MS: u64 = 900_000;
+pub(super) const MAX_ATTEMPTS: u32 = 1000;
+/// Shortest pause between unlimited attempts: no hot loop against green.
+pub(super) const MIN_UNBOUNDED_INTERVAL: Duration = Duration::from_millis(100);
+/// Largest spec accepted, in bytes: far beyond any real spec, small enough
+/// that a wrong file cannot exhaust the function's memory.
+pub const MAX_SPEC_BYTES: usize = 1024 * 1024;
+/// Largest request body a check may send.
+pub const MAX_REQUEST_BODY_BYTES: usize = 256 * 1024;
+/// Most checks in one spec (each hook runs at most this many).
+pub const MAX_CHECKS: usize = 500;
+/// Most request headers per check.
+pub const MAX_HEADERS: usize = 64;
+/// Most redirects a check may follow.
+pub const MAX_REDIRECTS: u32 = 10;
+/// Most alarm names in `alarms.names` (read 100 a call, every look).
+pub const MAX_ALARM_NAMES: usize = 1000;
