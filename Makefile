@@ -6,6 +6,7 @@
 #   make lint                 rustfmt, clippy (warnings as errors), cargo-deny, SAM templates, IAM policy, examples
 #   make fetch                download every crate of Cargo.lock, for every platform (lint runs it first)
 #   make schema               regenerate schema/greenlight-spec.schema.json
+#   make docs                 regenerate docs/fault-matrix.md from the table of fault rows
 #   make local                sample green + CodeDeploy stand-in on fixed ports (for watch/invoke)
 #   make watch                cargo lambda watch, with the hooks pointed at `make local`
 #   make invoke HOOK=...      cargo lambda invoke HOOK with events/HOOK.json
@@ -27,7 +28,7 @@ SCENARIO ?= healthy
 HOOK ?= after-allow-test-traffic
 export SCENARIO
 
-.PHONY: demo test lint fetch fmt schema local watch invoke venv toolchain clean build package sam-build arm64 bench fuzz
+.PHONY: demo test lint fetch fmt schema docs local watch invoke venv toolchain clean build package sam-build arm64 bench fuzz
 
 # Rust components the targets need; rustup adds them if missing.
 toolchain:
@@ -81,6 +82,11 @@ fmt:
 
 schema:
 	UPDATE_SCHEMA=1 $(CARGO) test $(LOCKED) -p greenlight --test schema
+
+# The fault matrix page, rendered from the rows the fault driver runs
+# (tests/tests/faults/rows.rs); only the page's test runs, no row.
+docs:
+	UPDATE_DOCS=1 $(CARGO) test $(LOCKED) -p greenlight-e2e --test faults fault_matrix_doc
 
 # A Python venv with cargo-lambda and zig (its cross linker), for
 # build/watch/invoke. cargo-lambda runs zig as `python3 -m ziglang`, so the

@@ -17,9 +17,14 @@
 //!   stalled or gigabyte bodies, no TLS); [`tls::TlsGreen`]: green over TLS
 //!   with a test CA.
 //! - [`hook::HookProcess`]: runs a compiled hook binary against them.
+//! - [`world::World`]: moto, the front, the two greens and the deployment,
+//!   together.
+//! - [`row::Row`]: one row of the fault matrix as data; [`scene::run_row`]
+//!   runs it, and [`fault_doc`] renders `docs/fault-matrix.md` from the rows.
 
 pub mod aws_front;
 pub mod codedeploy;
+pub mod fault_doc;
 pub mod fixture;
 pub mod green;
 pub mod hook;
@@ -27,7 +32,9 @@ pub mod moto;
 pub mod raw;
 pub mod row;
 pub mod runtime_api;
+pub mod scene;
 pub mod tls;
+pub mod world;
 
 use std::net::SocketAddr;
 
