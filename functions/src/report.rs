@@ -10,6 +10,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use greenlight::Status;
+use greenlight::attempts::{Backoff, Step, until_done};
 use greenlight_aws::reporter::CodeDeployReporter;
 pub use greenlight_aws::reporter::{REPORT_API, ReportError};
 
@@ -68,34 +69,33 @@ pub struct ReportFailure {
     pub last_error: String,
 }
 
-/// Reports `status` once, retrying transient errors with backoff until `until`.
+/// Reports `status` once, retrying transient errors with backoff until `until`,
+/// in the engine's one deadline-bounded loop. A failure carries the last
+/// error CodeDeploy gave, even when the time ran out during a pause.
 pub async fn deliver<R: StatusReporter>(
     reporter: &R,
     event: &HookEvent,
     status: Status,
     until: Instant,
 ) -> Result<(Delivery, u32), ReportFailure> {
-    let mut attempts = 0;
-    let mut backoff = FIRST_BACKOFF;
     let fail = |attempts, last_error: String| ReportFailure {
         status,
         deployment_id: event.deployment_id.clone(),
         attempts,
         last_error,
     };
-    loop {
+    let backoff = Backoff::doubling(FIRST_BACKOFF, MAX_BACKOFF);
+    let mut next_pause = backoff.first;
+    let mut last_error = String::new();
+    until_done(until, backoff, async |attempt| {
         // Even with no time left, one attempt is made: Lambda ends the process
         // at the real deadline anyway, and an attempt may still get through.
+        if attempt > 1 && Instant::now() >= until {
+            return Step::Done(Err(fail(attempt - 1, last_error.clone())));
+        }
         let left = until
             .saturating_duration_since(Instant::now())
             .max(LAST_CHANCE);
-        if attempts > 0 && Instant::now() >= until {
-            return Err(fail(
-                attempts,
-                "no time left before the Lambda deadline".to_owned(),
-            ));
-        }
-        attempts += 1;
         let outcome = match tokio::time::timeout(
             ATTEMPT_TIMEOUT.min(left),
             reporter.put_status(event, status),
@@ -109,28 +109,30 @@ pub async fn deliver<R: StatusReporter>(
             ))),
         };
         match outcome {
-            Ok(()) => return Ok((Delivery::Accepted, attempts)),
+            Ok(()) => Step::Done(Ok((Delivery::Accepted, attempt))),
             Err(ReportError::AlreadyCompleted(message)) => {
                 tracing::info!(
                     deployment_id = %event.deployment_id,
-                    attempts,
+                    attempts = attempt,
                     message = %message,
                     "CodeDeploy already had a status for this hook execution; nothing more to report"
                 );
-                return Ok((Delivery::AlreadyCompleted, attempts));
+                Step::Done(Ok((Delivery::AlreadyCompleted, attempt)))
             }
-            Err(ReportError::Rejected(message)) => return Err(fail(attempts, message)),
+            Err(ReportError::Rejected(message)) => Step::Done(Err(fail(attempt, message))),
             Err(ReportError::Transient(message)) => {
                 let left = until.saturating_duration_since(Instant::now());
-                if backoff >= left {
-                    return Err(fail(attempts, message));
+                if next_pause >= left {
+                    return Step::Done(Err(fail(attempt, message)));
                 }
-                tracing::warn!(attempts, error = %message, backoff_ms = backoff.as_millis(), "reporting to CodeDeploy failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                tracing::warn!(attempts = attempt, error = %message, backoff_ms = next_pause.as_millis(), "reporting to CodeDeploy failed; retrying");
+                next_pause = next_pause.saturating_mul(backoff.factor).min(backoff.max);
+                last_error = message;
+                Step::Again
             }
         }
-    }
+    })
+    .await
 }
 
 #[cfg(test)]
