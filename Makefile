@@ -84,9 +84,9 @@ schema:
 	UPDATE_SCHEMA=1 $(CARGO) test $(LOCKED) -p greenlight --test schema
 
 # The fault matrix page, rendered from the rows the fault driver runs
-# (tests/tests/faults/rows.rs); only the page's test runs, no row.
+# (functions/tests/faults/rows.rs); only the page's test runs, no row.
 docs:
-	UPDATE_DOCS=1 $(CARGO) test $(LOCKED) -p greenlight-e2e --test faults fault_matrix_doc
+	UPDATE_DOCS=1 $(CARGO) test $(LOCKED) -p greenlight-codedeploy --test faults fault_matrix_doc
 
 # A Python venv with cargo-lambda and zig (its cross linker), for
 # build/watch/invoke. cargo-lambda runs zig as `python3 -m ziglang`, so the

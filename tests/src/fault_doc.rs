@@ -16,14 +16,14 @@ pub fn path() -> PathBuf {
 const INTRO: &str = "\
 # Fault matrix
 
-<!-- Generated from tests/tests/faults/rows.rs by `make docs`; do not edit. -->
+<!-- Generated from functions/tests/faults/rows.rs by `make docs`; do not edit. -->
 
 Whatever breaks — green, AWS, the Lambda itself, or the input — a hook answers
 once, in time, with the reason. Each row below is one end-to-end run of the
 real hook binaries under a local Lambda Runtime API, with one fault injected.
-The rows are data (`tests/tests/faults/rows.rs`: the spec, green's behaviour,
+The rows are data (`functions/tests/faults/rows.rs`: the spec, green's behaviour,
 the AWS or CodeDeploy fault, the event and environment, and what is
-expected), and one driver runs them all (`cargo test -p greenlight-e2e --test
+expected), and one driver runs them all (`cargo test -p greenlight-codedeploy --test
 faults`; `make test` runs it). This page is generated from that table.
 
 Every row also asserts, through `Invocation::run` in `tests/src/hook.rs`:
@@ -102,7 +102,7 @@ pub fn check_or_update(rows: &[Row]) {
     let diff = line_diff(&actual, &expected);
     panic!(
         "{} is not what the table of rows gives; run `make docs` \
-         (UPDATE_DOCS=1 cargo test -p greenlight-e2e --test faults fault_matrix_doc).\n{diff}",
+         (UPDATE_DOCS=1 cargo test -p greenlight-codedeploy --test faults fault_matrix_doc).\n{diff}",
         path.display()
     );
 }

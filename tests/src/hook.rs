@@ -36,10 +36,50 @@ pub enum Build {
     AbortOnPanic,
 }
 
+/// The hook binaries Cargo built for the calling integration test (of the
+/// `greenlight-codedeploy` package, whose binaries they are): their paths
+/// from `CARGO_BIN_EXE_<name>`, handed to the harness. Call it first in every
+/// test that runs a hook; the harness then never builds them itself.
+#[macro_export]
+macro_rules! cargo_hooks {
+    () => {
+        $crate::hook::use_cargo_binaries([
+            env!("CARGO_BIN_EXE_after-allow-test-traffic"),
+            env!("CARGO_BIN_EXE_before-allow-traffic"),
+            env!("CARGO_BIN_EXE_after-allow-traffic"),
+        ])
+    };
+}
+
+/// Where Cargo put the hook binaries of this test (see [`cargo_hooks!`]).
+static CARGO_BINARIES: OnceLock<PathBuf> = OnceLock::new();
+
+/// Records the folder of the hook binaries Cargo built, given in the order
+/// of [`HOOKS`]. They are one folder's, the test profile's.
+pub fn use_cargo_binaries(paths: [&str; 3]) {
+    CARGO_BINARIES.get_or_init(|| {
+        let dirs: Vec<&Path> = paths
+            .iter()
+            .zip(HOOKS)
+            .map(|(path, hook)| {
+                let path = Path::new(path);
+                assert!(path.ends_with(hook), "{} is not {hook}", path.display());
+                path.parent().expect("binary folder")
+            })
+            .collect();
+        assert!(
+            dirs.iter().all(|dir| *dir == dirs[0]),
+            "the hook binaries are in different folders: {dirs:?}"
+        );
+        dirs[0].to_path_buf()
+    });
+}
+
 impl Build {
-    /// The folder holding these binaries, built (or brought up to date) once
-    /// per test process: `cargo test` alone does not rebuild other packages'
-    /// binaries.
+    /// The folder holding these binaries. Under a test, the standard ones are
+    /// Cargo's (see [`cargo_hooks!`]); the abort-on-panic ones, and the
+    /// binaries of the demo and the benchmarks, are built (or brought up to
+    /// date) once per process: nothing else builds them.
     pub fn dir(self) -> &'static Path {
         static STANDARD: OnceLock<PathBuf> = OnceLock::new();
         static ABORT: OnceLock<PathBuf> = OnceLock::new();
@@ -56,11 +96,16 @@ impl Build {
                             .join("release")
                     }
                     _ => {
+                        if let Some(dir) = CARGO_BINARIES.get() {
+                            return dir.clone();
+                        }
+                        assert!(
+                            !under_test_harness(),
+                            "a test that runs a hook calls greenlight_e2e::cargo_hooks!() first"
+                        );
                         let dir = profile_dir();
                         if dir.ends_with("release") {
                             build_hooks("release", &[]);
-                        } else if under_test_harness() {
-                            build_hooks_as_tests_do();
                         } else {
                             build_hooks("dev", &[]);
                         }
@@ -93,35 +138,12 @@ fn profile_dir() -> PathBuf {
 }
 
 /// Whether this process is a test harness (`target/<profile>/deps/…`), not
-/// the demo.
+/// the demo or the benchmarks.
 fn under_test_harness() -> bool {
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.ends_with("deps")))
         .unwrap_or(false)
-}
-
-/// Builds the hooks with the features `cargo test --workspace` resolves, so
-/// that they reuse its compiled dependencies instead of building them again
-/// with the hooks' own feature set. That includes the engine's test-only
-/// `fault-injection` feature (a dev-dependency of this crate): a check named
-/// `greenlight-fault-injection-panic` panics, which proves the shipped
-/// unwinding path end to end. Release builds never have it.
-fn build_hooks_as_tests_do() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--locked",
-            "--quiet",
-            "--workspace",
-            "--bins",
-            "--tests",
-        ])
-        .current_dir(workspace_root())
-        .status()
-        .expect("run cargo build for the hook binaries");
-    assert!(status.success(), "cargo build of the hook binaries failed");
 }
 
 fn build_hooks(profile: &str, extra: &[&str]) {

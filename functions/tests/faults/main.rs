@@ -33,6 +33,7 @@ fn parallel(name: &str, default: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_row_of_the_fault_matrix() {
+    greenlight_e2e::cargo_hooks!();
     let all = rows::rows();
     let filter = std::env::var("FAULT_ROWS").unwrap_or_default();
     let chosen: Vec<_> = all

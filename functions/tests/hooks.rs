@@ -2,7 +2,7 @@
 //! a local green service and a local CodeDeploy stand-in. Every scenario
 //! asserts how many status calls CodeDeploy received and which status it took,
 //! so none can pass if the hook never reports. The faults are rows of the fault
-//! matrix (`tests/tests/faults/rows.rs`).
+//! matrix (`functions/tests/faults/rows.rs`).
 
 use std::time::Duration;
 
@@ -62,6 +62,7 @@ fn check_line(run: &Run, check: &str) -> Value {
 
 #[tokio::test]
 async fn healthy_green_succeeds_in_every_hook() {
+    greenlight_e2e::cargo_hooks!();
     // GIVEN a healthy green service
     let green = GreenService::start(Behaviour::Healthy).await;
     let spec = spec(&green.url(), health_asserts(), quick_retry());
@@ -91,6 +92,7 @@ async fn healthy_green_succeeds_in_every_hook() {
 
 #[tokio::test]
 async fn wrong_body_text_fails() {
+    greenlight_e2e::cargo_hooks!();
     let green = GreenService::start(Behaviour::Healthy).await;
     let asserts = json!([{"body": {"matches": "\"version\":\"2\\.\\d+"}}]);
     let run = Invocation::new(
@@ -112,6 +114,7 @@ async fn wrong_body_text_fails() {
 
 #[tokio::test]
 async fn green_healthy_after_a_while_succeeds_within_the_retry_window() {
+    greenlight_e2e::cargo_hooks!();
     let green = GreenService::start(Behaviour::HealthyAfter(Duration::from_secs(2))).await;
     let run = Invocation::new(
         "after-allow-test-traffic",
@@ -132,6 +135,7 @@ async fn green_healthy_after_a_while_succeeds_within_the_retry_window() {
 
 #[tokio::test]
 async fn consecutive_passes_are_required() {
+    greenlight_e2e::cargo_hooks!();
     let green = GreenService::start(Behaviour::Healthy).await;
     let retry = json!({"attempts": 5, "interval_ms": 50, "consecutive_passes": 3});
     let run = Invocation::new(
@@ -147,6 +151,7 @@ async fn consecutive_passes_are_required() {
 
 #[tokio::test]
 async fn dry_run_reports_succeeded_and_says_so_loudly() {
+    greenlight_e2e::cargo_hooks!();
     let green = GreenService::start(Behaviour::Error500).await;
     let run = Invocation::new(
         "after-allow-test-traffic",
@@ -168,6 +173,7 @@ async fn dry_run_reports_succeeded_and_says_so_loudly() {
 
 #[tokio::test]
 async fn secret_header_values_never_reach_the_logs() {
+    greenlight_e2e::cargo_hooks!();
     // GIVEN green echoing request headers, and a check sending two secrets
     let green = GreenService::start(Behaviour::Healthy).await;
     let spec = json!({
@@ -212,6 +218,7 @@ async fn secret_header_values_never_reach_the_logs() {
 
 #[tokio::test]
 async fn checks_run_concurrently_and_only_in_their_hooks() {
+    greenlight_e2e::cargo_hooks!();
     // GIVEN three slow checks, one of them only for AfterAllowTraffic
     let green = GreenService::start(Behaviour::Slow(Duration::from_millis(800))).await;
     let check = |name: &str, hooks: Value| json!({"name": name, "path": "/health", "hooks": hooks, "retry": {"attempts": 1}, "assert": [{"status": 200}]});
@@ -248,6 +255,7 @@ async fn checks_run_concurrently_and_only_in_their_hooks() {
 
 #[tokio::test]
 async fn a_hook_with_no_checks_fails() {
+    greenlight_e2e::cargo_hooks!();
     let green = GreenService::start(Behaviour::Healthy).await;
     let spec = json!({
         "target": {"url": green.url()},

@@ -4,7 +4,7 @@
 //! targets, alarm configuration, unsteady task sets, unhealthy targets,
 //! CloudWatch over CBOR, injected errors). Every scenario asserts the number
 //! of status calls and the status CodeDeploy took. The AWS faults are rows of
-//! the fault matrix (`tests/tests/faults/rows/aws.rs`).
+//! the fault matrix (`functions/tests/faults/rows/aws.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn before_production_moves_the_hooks_probe_the_test_listener() {
+    greenlight_e2e::cargo_hooks!();
     // GIVEN a deployment whose test and production listeners each lead to a
     // green service of their own
     let world = World::new(|s| s).await;
@@ -47,6 +48,7 @@ async fn before_production_moves_the_hooks_probe_the_test_listener() {
 
 #[tokio::test]
 async fn after_production_moved_the_hook_probes_production() {
+    greenlight_e2e::cargo_hooks!();
     let world = World::new(|s| s).await;
     let run = world
         .run("after-allow-traffic", &world.spec(json!({})))
@@ -62,6 +64,7 @@ async fn after_production_moved_the_hook_probes_production() {
 
 #[tokio::test]
 async fn unhealthy_green_targets_wait_then_fail_without_probing() {
+    greenlight_e2e::cargo_hooks!();
     // GIVEN green's only target failing its health checks
     let world = World::new(|s| s).await;
     let green = &world.fixture.green;
@@ -94,6 +97,7 @@ async fn unhealthy_green_targets_wait_then_fail_without_probing() {
 
 #[tokio::test]
 async fn targets_becoming_healthy_during_the_wait_succeed() {
+    greenlight_e2e::cargo_hooks!();
     let world = World::new(|s| s).await;
     let green = &world.fixture.green;
     world.front.set_target_health(
@@ -128,6 +132,7 @@ async fn targets_becoming_healthy_during_the_wait_succeed() {
 
 #[tokio::test]
 async fn a_task_set_still_stabilizing_fails() {
+    greenlight_e2e::cargo_hooks!();
     let world = World::new(|s| s).await;
     world.front.set_task_set(
         &world.fixture.green.task_set_id,
@@ -147,6 +152,7 @@ async fn a_task_set_still_stabilizing_fails() {
 
 #[tokio::test]
 async fn a_metric_breach_during_the_bake_fails_naming_metric_and_value() {
+    greenlight_e2e::cargo_hooks!();
     // GIVEN production on green, and green's 5xx count rising during the bake
     let world = World::new(|s| s).await;
     world.front.set_metric(
@@ -187,6 +193,7 @@ async fn a_metric_breach_during_the_bake_fails_naming_metric_and_value() {
 
 #[tokio::test]
 async fn a_deployment_with_no_test_listener_fails_saying_so() {
+    greenlight_e2e::cargo_hooks!();
     let world = World::new(Setup::without_test_listener).await;
     let run = world
         .run("after-allow-test-traffic", &world.spec(json!({})))
@@ -198,6 +205,7 @@ async fn a_deployment_with_no_test_listener_fails_saying_so() {
 
 #[tokio::test]
 async fn a_deployment_that_is_not_ecs_fails_saying_so() {
+    greenlight_e2e::cargo_hooks!();
     let world = World::new(Setup::server_platform).await;
     let run = world
         .run("before-allow-traffic", &world.spec(json!({})))
@@ -212,6 +220,7 @@ async fn a_deployment_that_is_not_ecs_fails_saying_so() {
 
 #[tokio::test]
 async fn host_name_pinning_over_tls_uses_the_name_for_sni_certificate_and_host() {
+    greenlight_e2e::cargo_hooks!();
     // GIVEN an HTTPS green with a certificate for a name that does not resolve,
     // issued by a private CA
     let green = TlsGreen::start("green.example.invalid").await;
