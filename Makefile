@@ -39,10 +39,11 @@ toolchain:
 	fi
 
 demo: toolchain
+	$(CARGO) build $(LOCKED) --quiet -p greenlight-cli
 	$(CARGO) run $(LOCKED) --quiet -p greenlight-tools --bin greenlight-demo
 
-# The end-to-end tests build the hook binaries they run (once per run), and
-# run them against moto's AWS emulator from the venv.
+# Cargo builds the hook binaries before the end-to-end tests that run them
+# (CARGO_BIN_EXE_*); those run them against moto's AWS emulator from the venv.
 test: toolchain $(VENV)/bin/moto_server
 	@mkdir -p target
 	@$(CARGO) test $(LOCKED) --workspace --no-fail-fast 2>&1 | tee target/test.log; status=$${PIPESTATUS[0]}; \

@@ -62,6 +62,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
+    /// Report the verdict to CodeDeploy as this hook execution's status
+    /// (the `LifecycleEventHookExecutionId` of the hook's event). Only with
+    /// --deployment-id; without it nothing is ever reported.
+    #[arg(long, value_name = "EXECUTION_ID", conflicts_with = "url",
+          value_parser = execution_id)]
+    pub report: Option<String>,
 }
 
 impl CheckArgs {
@@ -71,15 +77,40 @@ impl CheckArgs {
     }
 }
 
-/// Where green is: a URL today. A deployment to discover it from
-/// (`--deployment-id`) is the other member of this group to come; exactly one
-/// of them will be required.
+/// Where green is: exactly one of a URL and a deployment (clap enforces it;
+/// [`GreenArgs::target`] turns the two options into the one).
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 pub struct GreenArgs {
     /// Base URL of the running service; each check's path is appended to it.
     #[arg(long, value_name = "URL", value_parser = http_url)]
     pub url: Option<Url>,
+    /// A CodeDeploy deployment (`d-…`) to discover green from, with the AWS
+    /// credentials and region of the environment, as the hook would:
+    /// discovery, readiness, the checks, the alarms and the bake. Read-only
+    /// unless --report is given.
+    #[arg(long, value_name = "ID", value_parser = deployment_id)]
+    pub deployment_id: Option<String>,
+}
+
+/// Where green is, once the command line is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A running service.
+    Url(&'a Url),
+    /// A CodeDeploy deployment to discover.
+    Deployment(&'a str),
+}
+
+impl GreenArgs {
+    /// The one target given (clap requires exactly one).
+    pub fn target(&self) -> Option<Target<'_>> {
+        match (&self.url, &self.deployment_id) {
+            (Some(url), None) => Some(Target::Url(url)),
+            (None, Some(id)) => Some(Target::Deployment(id)),
+            _ => None,
+        }
+    }
 }
 
 /// A hook, spelled as CodeDeploy and the AppSpec spell it (`Hook::name`).
@@ -111,6 +142,36 @@ fn http_url(text: &str) -> Result<Url, String> {
         "http" | "https" => Err("the URL has no host".to_owned()),
         other => Err(format!("expected an http or https URL, not {other}:")),
     }
+}
+
+/// Longest deployment ID taken (CodeDeploy's are `d-` and nine characters).
+const MAX_DEPLOYMENT_ID: usize = 64;
+/// Longest hook execution ID taken.
+const MAX_EXECUTION_ID: usize = 1024;
+
+/// A CodeDeploy deployment ID (`d-` and nine letters or digits in AWS;
+/// emulators use UUIDs): letters, digits and `-`, bounded.
+fn deployment_id(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.len() > MAX_DEPLOYMENT_ID {
+        return Err(format!(
+            "expected 1 to {MAX_DEPLOYMENT_ID} characters, e.g. d-ABCDEF123"
+        ));
+    }
+    if !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err("expected only letters, digits and '-', e.g. d-ABCDEF123".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// A hook execution ID: printable ASCII, bounded.
+fn execution_id(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.len() > MAX_EXECUTION_ID {
+        return Err(format!("expected 1 to {MAX_EXECUTION_ID} characters"));
+    }
+    if !text.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("expected printable characters without spaces".to_owned());
+    }
+    Ok(text.to_owned())
 }
 
 #[cfg(test)]
@@ -200,6 +261,53 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn green_is_a_url_or_a_deployment_never_both() {
+        let cli = Cli::try_parse_from([
+            "greenlight",
+            "check",
+            "s.json",
+            "--deployment-id",
+            "d-ABCDEF123",
+            "--report",
+            "eyJ0",
+        ])
+        .expect("parses");
+        let Command::Check(args) = cli.command else {
+            panic!("not check");
+        };
+        assert_eq!(args.green.target(), Some(Target::Deployment("d-ABCDEF123")));
+        assert_eq!(args.report.as_deref(), Some("eyJ0"));
+        for argv in [
+            &[
+                "check",
+                "s.json",
+                "--url",
+                "http://h",
+                "--deployment-id",
+                "d-A",
+            ][..],
+            &["check", "s.json", "--url", "http://h", "--report", "x"][..],
+            &["check", "s.json", "--deployment-id", ""][..],
+            &["check", "s.json", "--deployment-id", "d-1;rm"][..],
+            &[
+                "check",
+                "s.json",
+                "--deployment-id",
+                "d-1",
+                "--report",
+                "a b",
+            ][..],
+        ] {
+            let argv = std::iter::once("greenlight").chain(argv.iter().copied());
+            assert!(
+                Cli::try_parse_from(argv.clone()).is_err(),
+                "{:?}",
+                argv.collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

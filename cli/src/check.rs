@@ -1,6 +1,6 @@
-//! `greenlight check`: one hook's checks against a running service, the
-//! result on standard output in the format asked, and in a JUnit file if
-//! asked.
+//! `greenlight check`: one hook's checks against a running service or a
+//! deployment, the result on standard output in the format asked, and in a
+//! JUnit file if asked; with `--report`, the verdict reported to CodeDeploy.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -10,9 +10,12 @@ use std::time::Instant;
 use greenlight::{Status, Verdict};
 use quick_junit::Report;
 
-use crate::args::{CheckArgs, Format};
+use greenlight_aws::Clients;
+
+use crate::args::{CheckArgs, Format, Target};
 use crate::error::CliError;
-use crate::{judge, junit, render};
+use crate::progress::Terminal;
+use crate::{judge, junit, render, report};
 
 /// Runs the checks; `Ok` when the verdict is Succeeded. `notes` receives
 /// what the run leaves out (stages that need a deployment).
@@ -23,24 +26,57 @@ pub fn check(
 ) -> Result<(), CliError> {
     let plan = judge::load_plan(&args.spec)?;
     let hook = args.hook;
-    let Some(url) = &args.green.url else {
-        return Err(CliError::Usage("give --url".to_owned()));
-    };
-    let skipped = judge::stages_needing_a_deployment(&plan, hook);
-    if !skipped.is_empty() {
-        writeln!(
-            notes,
-            "note: against a URL only the HTTP checks run; not run: {}",
-            skipped.join(", ")
-        )
-        .map_err(CliError::Output)?;
+    let target = args
+        .green
+        .target()
+        .ok_or_else(|| CliError::Usage("give --url or --deployment-id".to_owned()))?;
+    if let Target::Url(_) = target {
+        let skipped = judge::stages_needing_a_deployment(&plan, hook);
+        if !skipped.is_empty() {
+            writeln!(
+                notes,
+                "note: against a URL only the HTTP checks run; not run: {}",
+                skipped.join(", ")
+            )
+            .map_err(CliError::Output)?;
+        }
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
+    let progress = Terminal::on_stderr();
     let started = Instant::now();
-    let verdict = runtime.block_on(judge::judge_url(&plan, hook, url, args.budget()));
+    let verdict = runtime.block_on(async {
+        match target {
+            Target::Url(url) => {
+                let verdict = judge::judge_url(&plan, hook, url, args.budget(), &progress).await;
+                Ok(verdict)
+            }
+            Target::Deployment(id) => {
+                let clients = Clients::from_env().await;
+                if !clients.retry_problems.is_empty() {
+                    let problems: Vec<String> = clients
+                        .retry_problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    return Err(CliError::AwsSettings(problems.join("; ")));
+                }
+                let verdict =
+                    judge::judge_deployment(&plan, hook, id, args.budget(), &clients, &progress)
+                        .await;
+                if let Some(execution_id) = &args.report {
+                    progress.finish();
+                    report::report(&clients.reporter(), id, execution_id, verdict.status).await?;
+                    writeln!(notes, "reported to CodeDeploy: {}", verdict.status)
+                        .map_err(CliError::Output)?;
+                }
+                Ok(verdict)
+            }
+        }
+    })?;
+    progress.finish();
     let took = started.elapsed();
     let report = junit::report(&verdict, took);
     if let Some(path) = &args.junit {

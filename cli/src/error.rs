@@ -66,6 +66,12 @@ pub enum CliError {
     /// The async runtime cannot start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] io::Error),
+    /// The AWS SDK's settings in the environment are invalid.
+    #[error("AWS settings: {0}")]
+    AwsSettings(String),
+    /// `--report` could not give CodeDeploy the status.
+    #[error("could not report to CodeDeploy: {0}")]
+    Report(String),
 }
 
 impl CliError {
@@ -79,7 +85,9 @@ impl CliError {
             | CliError::SerializeReport(_)
             | CliError::SerializeVerdict(_)
             | CliError::Output(_)
-            | CliError::Runtime(_) => EXIT_TROUBLE,
+            | CliError::Runtime(_)
+            | CliError::AwsSettings(_)
+            | CliError::Report(_) => EXIT_TROUBLE,
         }
     }
 }

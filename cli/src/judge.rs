@@ -3,7 +3,8 @@
 //! redacted as the hooks redact theirs before logging or answering.
 //!
 //! Against a URL only the HTTP checks run: readiness, alarms and the bake
-//! need a deployment to read, which this front door does not discover yet.
+//! need a deployment to read. Against a deployment (`--deployment-id`)
+//! every stage runs as in the hook, through the AWS adapters the hooks use.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -11,7 +12,8 @@ use std::time::Duration;
 
 use greenlight::plan::MAX_SPEC_BYTES;
 use greenlight::probe::ReqwestProbe;
-use greenlight::{Context, Green, Hook, NoCloud, Plan, Ports, Silent, Verdict, judge};
+use greenlight::{Context, Green, Hook, NoCloud, Plan, Ports, Progress, Verdict, judge};
+use greenlight_aws::Clients;
 use reqwest::Url;
 use tokio::time::Instant;
 
@@ -70,7 +72,13 @@ pub fn stages_needing_a_deployment(plan: &Plan, hook: Hook) -> Vec<&'static str>
 /// the engine's own judgement, and returns the verdict, redacted. The
 /// stages that need a deployment are left out of the plan first (see
 /// [`stages_needing_a_deployment`]): against a URL there is none to read.
-pub async fn judge_url(plan: &Plan, hook: Hook, url: &Url, budget: Duration) -> Verdict {
+pub async fn judge_url(
+    plan: &Plan,
+    hook: Hook,
+    url: &Url,
+    budget: Duration,
+    progress: &impl Progress,
+) -> Verdict {
     let mut plan = plan.clone();
     plan.readiness = None;
     plan.alarms.deployment_group = false;
@@ -85,9 +93,34 @@ pub async fn judge_url(plan: &Plan, hook: Hook, url: &Url, budget: Duration) -> 
     let ports = Ports {
         http: &probe,
         cloud: &NoCloud,
-        progress: &Silent,
+        progress,
     };
     judge(&plan, &context, ports).await
+}
+
+/// Judges the deployment `id` for `hook` with the whole plan, as the hook
+/// would, within `budget`: the AWS reads through `clients`, each stage told
+/// to `progress`. Returns the verdict, redacted.
+pub async fn judge_deployment(
+    plan: &Plan,
+    hook: Hook,
+    id: &str,
+    budget: Duration,
+    clients: &Clients,
+    progress: &impl Progress,
+) -> Verdict {
+    let context = Context {
+        hook,
+        green: Green::Deployment { id: id.to_owned() },
+        stop_at: Instant::now() + budget,
+    };
+    let probe = ReqwestProbe::new(plan.connection());
+    let ports = Ports {
+        http: &probe,
+        cloud: &clients.cloud,
+        progress,
+    };
+    judge(plan, &context, ports).await
 }
 
 #[cfg(test)]
@@ -145,6 +178,7 @@ mod tests {
             Hook::BeforeAllowTraffic,
             &url,
             Duration::from_secs(1),
+            &greenlight::Silent,
         )
         .await;
         assert_eq!(verdict.status, greenlight::Status::Failed);

@@ -6,7 +6,9 @@ mod check;
 mod error;
 mod judge;
 mod junit;
+mod progress;
 mod render;
+mod report;
 mod validate;
 
 use std::io::Write;
@@ -21,7 +23,9 @@ fn main() -> ExitCode {
     // A usage error exits with 2 here; --help and --version with 0.
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
+    // Not locked: the progress spinner draws on standard error from its
+    // own thread.
+    let mut err = std::io::stderr();
     let done: Result<(), CliError> = match &cli.command {
         Command::Validate(args) => validate::validate(args, &mut out),
         Command::Check(args) => check::check(args, &mut out, &mut err),

@@ -1,6 +1,6 @@
 //! The judgement: one plan, one context, the ports; out comes a verdict.
 //!
-//! The stages run in this order, each in [`stages`] and each announced to
+//! The stages run in this order, each in `stages` and each announced to
 //! the [`Progress`] port:
 //!
 //! discover → ready → aim → checks → alarms → bake

@@ -2,10 +2,46 @@
 //! checks, its gates and its verdict, behind ports. It knows neither Lambda
 //! nor the AWS SDK; front doors do.
 //!
-//! Data flows one way: spec → [`Plan`] → [`Context`] → [`judge`] (through
-//! its [`Ports`]) → [`Verdict`]. Front doors (the CodeDeploy hooks on Lambda
-//! in `functions/`) turn their input into a context and the verdict into
-//! their answer.
+//! # Overview
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! spec (JSON) ─► Plan ─┐
+//!                      ├─► judge(plan, context, ports) ─► Verdict ─► the front door's answer
+//! Context ─────────────┘        │
+//!                               └─ Ports: HttpProbe, Cloud, Progress
+//! ```
+//!
+//! The principal types:
+//!
+//! * [`Plan`] is a validated spec ([`Plan::from_json`]): the target, the
+//!   readiness wait, the alarm policy, the bake and the [`plan::Check`]s,
+//!   each a request and its [`assertion::Assertion`]s. Every problem of a
+//!   spec is found at once, each with its path ([`plan::SpecError`]). The
+//!   plan also holds the [`redaction::Redactor`] that knows every secret.
+//! * [`Context`] says what a judgement is about: the [`Hook`] whose checks
+//!   run, where green is ([`Green`]: a URL, or a CodeDeploy deployment to
+//!   discover) and the stop time.
+//! * [`Ports`] are what the engine calls out to: [`probe::HttpProbe`]
+//!   (HTTP; [`probe::ReqwestProbe`] is the adapter), [`cloud::Cloud`] (AWS
+//!   reads; the adapters are in the `greenlight-aws` crate, and
+//!   [`NoCloud`] answers when there is no AWS) and [`Progress`] (who hears
+//!   which stage runs; [`Silent`] when nobody does).
+//! * [`judge`] runs the stages in order, discover → ready → aim → checks →
+//!   alarms → bake ([`Stage`]); a stage that cannot go on ends it with a
+//!   typed [`StageFailure`]. Everything that tries again (check retries,
+//!   readiness polls, the bake's looks) runs in one deadline-bounded loop,
+//!   [`attempts::until_done`].
+//! * [`Verdict`] is the value that comes back, redacted: a [`Status`], the
+//!   [`check::CheckResult`] of each check and gate (expected, actual,
+//!   attempts, duration), and the reasons. The front doors log it and turn
+//!   it into their answer: a CodeDeploy status (`functions/`), an exit code
+//!   and a JUnit file (`cli/`).
+//!
+//! [`Settings`] is one hook function's configuration (the plan, or why there
+//! is none; dry run; the reporting margin), which a front door reads from
+//! its environment.
 
 pub mod assertion;
 pub mod attempts;

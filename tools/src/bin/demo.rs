@@ -94,8 +94,48 @@ async fn main() -> Result<(), String> {
         }
     }
     println!(
-        "{} of 3 hooks succeeded. Logs as JSON: VERBOSE=1 make demo. Other scenarios: SCENARIO=broken|down|slow make demo",
+        "{} of 3 hooks succeeded. Logs as JSON: VERBOSE=1 make demo. Other scenarios: SCENARIO=broken|down|slow make demo\n",
         3 - failed
+    );
+    show_the_command_line(&spec, &green.url())
+}
+
+/// Runs the `greenlight` command line once, with the demo's spec, against
+/// the same sample green (as a CI job would before a deployment), and prints
+/// what it printed and its exit code.
+fn show_the_command_line(spec: &Value, url: &str) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
+    let cli = exe.with_file_name("greenlight");
+    if !cli.exists() {
+        return Err(format!(
+            "{} not built: cargo build -p greenlight-cli",
+            cli.display()
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("greenlight-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let spec_path = dir.join("spec.json");
+    std::fs::write(&spec_path, spec.to_string())
+        .map_err(|e| format!("{}: {e}", spec_path.display()))?;
+    println!("The same checks from the command line (greenlight check, the demo's spec):");
+    println!("$ greenlight check spec.json --url {url} --hook AfterAllowTestTraffic");
+    let output = std::process::Command::new(&cli)
+        .arg("check")
+        .arg(&spec_path)
+        .args(["--url", url, "--hook", "AfterAllowTestTraffic"])
+        .output()
+        .map_err(|e| format!("run {}: {e}", cli.display()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = output?;
+    for line in String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&output.stderr).lines())
+    {
+        println!("  {line}");
+    }
+    println!(
+        "exit code {} (0: all checks passed; 1: one failed). More: docs/cli.md",
+        output.status.code().unwrap_or(-1)
     );
     Ok(())
 }
