@@ -130,21 +130,10 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex as StdMutex;
     use std::time::Duration;
 
     use super::*;
-    use crate::report::ReportError;
-
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<StdMutex<Vec<Status>>>);
-
-    impl StatusReporter for Recorder {
-        async fn put_status(&self, _: &HookEvent, status: Status) -> Result<(), ReportError> {
-            self.0.lock().expect("lock").push(status);
-            Ok(())
-        }
-    }
+    use crate::fake_reporter::FakeReporter;
 
     fn event() -> HookEvent {
         HookEvent {
@@ -159,7 +148,7 @@ mod tests {
         // panic hook on a worker thread would)
         let pending = Pending::default();
         pending.begin(&event(), Instant::now() + Duration::from_secs(5), false);
-        let recorder = Recorder::default();
+        let recorder = FakeReporter::default();
         let make = || {
             let recorder = recorder.clone();
             async move { recorder }
@@ -169,7 +158,7 @@ mod tests {
         let outcome = report_from_new_thread(&make, in_flight);
         // THEN Failed was delivered once, and nothing is pending any more
         assert_eq!(outcome, Some(Ok((Delivery::Accepted, 1))));
-        assert_eq!(*recorder.0.lock().expect("lock"), vec![Status::Failed]);
+        assert_eq!(recorder.statuses(), vec![Status::Failed]);
         assert!(pending.take().is_none());
     }
 
@@ -178,7 +167,7 @@ mod tests {
         // GIVEN an invocation in flight in dry run
         let pending = Pending::default();
         pending.begin(&event(), Instant::now() + Duration::from_secs(5), true);
-        let recorder = Recorder::default();
+        let recorder = FakeReporter::default();
         let make = || {
             let recorder = recorder.clone();
             async move { recorder }
@@ -192,6 +181,6 @@ mod tests {
         let outcome = report_from_new_thread(&make, in_flight);
         // THEN Succeeded was sent, as dry run sends for a Failed verdict
         assert_eq!(outcome, Some(Ok((Delivery::Accepted, 1))));
-        assert_eq!(*recorder.0.lock().expect("lock"), vec![Status::Succeeded]);
+        assert_eq!(recorder.statuses(), vec![Status::Succeeded]);
     }
 }

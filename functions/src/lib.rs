@@ -11,6 +11,8 @@
 
 pub mod cold_start;
 pub mod event;
+#[cfg(test)]
+mod fake_reporter;
 pub mod guard;
 pub mod invocation_error;
 pub mod report;

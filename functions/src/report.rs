@@ -137,23 +137,8 @@ pub async fn deliver<R: StatusReporter>(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
-
-    /// Answers from a script, then Ok.
-    struct Scripted(Mutex<Vec<ReportError>>);
-
-    impl StatusReporter for Scripted {
-        async fn put_status(&self, _: &HookEvent, _: Status) -> Result<(), ReportError> {
-            let mut script = self.0.lock().expect("lock");
-            if script.is_empty() {
-                Ok(())
-            } else {
-                Err(script.remove(0))
-            }
-        }
-    }
+    use crate::fake_reporter::FakeReporter;
 
     fn event() -> HookEvent {
         HookEvent {
@@ -168,28 +153,27 @@ mod tests {
 
     #[tokio::test]
     async fn retries_transient_errors_then_delivers() {
-        let reporter = Scripted(Mutex::new(vec![
+        let reporter = FakeReporter::failing_first(vec![
             ReportError::Transient("ThrottlingException".into()),
             ReportError::Transient("500".into()),
-        ]));
+        ]);
         let outcome = deliver(&reporter, &event(), Status::Succeeded, far()).await;
         assert_eq!(outcome, Ok((Delivery::Accepted, 3)));
     }
 
     #[tokio::test]
     async fn already_completed_is_done() {
-        let reporter = Scripted(Mutex::new(vec![ReportError::AlreadyCompleted(
-            "done".into(),
-        )]));
+        let reporter =
+            FakeReporter::failing_first(vec![ReportError::AlreadyCompleted("done".into())]);
         let outcome = deliver(&reporter, &event(), Status::Failed, far()).await;
         assert_eq!(outcome, Ok((Delivery::AlreadyCompleted, 1)));
     }
 
     #[tokio::test]
     async fn a_rejection_is_not_retried() {
-        let reporter = Scripted(Mutex::new(vec![ReportError::Rejected(
+        let reporter = FakeReporter::failing_first(vec![ReportError::Rejected(
             "AccessDeniedException".into(),
-        )]));
+        )]);
         let failure = deliver(&reporter, &event(), Status::Failed, far())
             .await
             .unwrap_err();
@@ -201,7 +185,7 @@ mod tests {
 
     #[tokio::test]
     async fn stops_retrying_at_the_deadline() {
-        let reporter = Scripted(Mutex::new(vec![ReportError::Transient("503".into()); 100]));
+        let reporter = FakeReporter::failing_first(vec![ReportError::Transient("503".into()); 100]);
         let until = Instant::now() + Duration::from_millis(500);
         let failure = deliver(&reporter, &event(), Status::Failed, until)
             .await

@@ -247,63 +247,21 @@ fn time_left(deadline_ms: u64, now: SystemTime) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
 
     use greenlight::NoCloud;
-    use greenlight::probe::{ProbeError, ProbeRequest, ProbeResponse};
+    use greenlight::probe::fake::{FakeProbe, Reply};
     use lambda_runtime::Context;
-    use reqwest::header::{HeaderMap, HeaderValue};
 
     use super::*;
-    use crate::report::ReportError;
+    use crate::fake_reporter::FakeReporter;
 
     const SPEC: &str = r#"{"target":{"url":"http://127.0.0.1:9"},"readiness":{"enabled":false},"alarms":{"deployment_group":false},"checks":[{"name":"health","retry":{"attempts":1},"assert":[{"status":200},{"json":{"path":"$.status","equals":"ok"}}]}]}"#;
-
-    /// Answers every request with `status` and `{"status":"ok"}`.
-    struct GreenAnswers(u16);
-
-    impl HttpProbe for GreenAnswers {
-        async fn send(&self, _: &ProbeRequest, _: Duration) -> Result<ProbeResponse, ProbeError> {
-            let mut headers = HeaderMap::new();
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            Ok(ProbeResponse {
-                status: self.0,
-                headers,
-                body: r#"{"status":"ok"}"#.to_owned(),
-                truncated: false,
-                duration: Duration::from_millis(3),
-            })
-        }
-
-        fn pinned(&self, _: &str, _: &[std::net::SocketAddr]) -> Result<Self, String> {
-            Ok(GreenAnswers(self.0))
-        }
-    }
-
-    /// Records statuses; panics on the first `panics` calls.
-    #[derive(Clone, Default)]
-    struct Recorder {
-        statuses: Arc<Mutex<Vec<Status>>>,
-        panics: Arc<AtomicUsize>,
-    }
-
-    impl StatusReporter for Recorder {
-        async fn put_status(&self, _: &HookEvent, status: Status) -> Result<(), ReportError> {
-            if self.panics.load(Ordering::SeqCst) > 0 {
-                self.panics.fetch_sub(1, Ordering::SeqCst);
-                panic!("reporter bug");
-            }
-            self.statuses.lock().expect("lock").push(status);
-            Ok(())
-        }
-    }
 
     fn runner(
         vars: &[(&str, &str)],
         green: u16,
-        reporter: Recorder,
-    ) -> HookRunner<GreenAnswers, Recorder, NoCloud> {
+        reporter: FakeReporter,
+    ) -> HookRunner<FakeProbe, FakeReporter, NoCloud> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -315,7 +273,7 @@ mod tests {
         HookRunner::new(
             Hook::AfterAllowTestTraffic,
             settings,
-            GreenAnswers(green),
+            FakeProbe::answering(Reply::Json(green)),
             reporter,
             NoCloud,
         )
@@ -336,46 +294,34 @@ mod tests {
 
     #[tokio::test]
     async fn healthy_green_reports_succeeded_once() {
-        let reporter = Recorder::default();
+        let reporter = FakeReporter::default();
         let runner = runner(&[("GREENLIGHT_SPEC", SPEC)], 200, reporter.clone());
         let answer = runner.handle(invocation(sample())).await.expect("answered");
         assert_eq!(answer["reported"], "Succeeded");
-        assert_eq!(
-            *reporter.statuses.lock().expect("lock"),
-            vec![Status::Succeeded]
-        );
+        assert_eq!(reporter.statuses(), vec![Status::Succeeded]);
     }
 
     #[tokio::test]
     async fn failing_green_reports_failed_with_the_reason() {
-        let reporter = Recorder::default();
+        let reporter = FakeReporter::default();
         let runner = runner(&[("GREENLIGHT_SPEC", SPEC)], 503, reporter.clone());
         let answer = runner.handle(invocation(sample())).await.expect("answered");
         assert_eq!(
             answer["verdict"]["reasons"][0],
             "health: expected status == 200, got 503 (failed after 1 attempt(s))"
         );
-        assert_eq!(
-            *reporter.statuses.lock().expect("lock"),
-            vec![Status::Failed]
-        );
+        assert_eq!(reporter.statuses(), vec![Status::Failed]);
     }
 
     #[tokio::test]
     async fn a_panic_outside_the_checks_still_reports_failed_once() {
         // GIVEN a reporter whose first call panics
-        let reporter = Recorder {
-            panics: Arc::new(AtomicUsize::new(1)),
-            ..Recorder::default()
-        };
+        let reporter = FakeReporter::panicking_first(1);
         let runner = runner(&[("GREENLIGHT_SPEC", SPEC)], 200, reporter.clone());
         // WHEN the hook runs
         let answer = runner.handle(invocation(sample())).await.expect("answered");
         // THEN the guard reported Failed, once, and says why
-        assert_eq!(
-            *reporter.statuses.lock().expect("lock"),
-            vec![Status::Failed]
-        );
+        assert_eq!(reporter.statuses(), vec![Status::Failed]);
         assert_eq!(answer["reported"], "Failed");
         assert_eq!(
             answer["verdict"]["reasons"][0],
@@ -386,10 +332,7 @@ mod tests {
     #[tokio::test]
     async fn a_panic_outside_the_checks_in_dry_run_reports_succeeded_and_says_so() {
         // GIVEN dry run, and a reporter whose first call panics
-        let reporter = Recorder {
-            panics: Arc::new(AtomicUsize::new(1)),
-            ..Recorder::default()
-        };
+        let reporter = FakeReporter::panicking_first(1);
         let runner = runner(
             &[("GREENLIGHT_SPEC", SPEC), ("GREENLIGHT_DRY_RUN", "true")],
             200,
@@ -399,10 +342,7 @@ mod tests {
         let answer = runner.handle(invocation(sample())).await.expect("answered");
         // THEN the guard sent what dry run sends, and the answer says what
         // was sent; the verdict stays Failed
-        assert_eq!(
-            *reporter.statuses.lock().expect("lock"),
-            vec![Status::Succeeded]
-        );
+        assert_eq!(reporter.statuses(), vec![Status::Succeeded]);
         assert_eq!(answer["reported"], "Succeeded");
         assert_eq!(answer["verdict"]["status"], "Failed");
         assert_eq!(answer["dryRun"], true);
@@ -410,7 +350,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_malformed_event_reports_nothing() {
-        let reporter = Recorder::default();
+        let reporter = FakeReporter::default();
         let runner = runner(&[("GREENLIGHT_SPEC", SPEC)], 200, reporter.clone());
         let error = runner
             .handle(invocation(json!({"DeploymentId": "d-1"})))
@@ -421,12 +361,12 @@ mod tests {
                 .to_string()
                 .contains("event.LifecycleEventHookExecutionId: missing")
         );
-        assert!(reporter.statuses.lock().expect("lock").is_empty());
+        assert!(reporter.statuses().is_empty());
     }
 
     #[tokio::test]
     async fn dry_run_reports_succeeded_for_a_failed_verdict() {
-        let reporter = Recorder::default();
+        let reporter = FakeReporter::default();
         let runner = runner(
             &[("GREENLIGHT_SPEC", SPEC), ("GREENLIGHT_DRY_RUN", "true")],
             500,
@@ -434,15 +374,12 @@ mod tests {
         );
         let answer = runner.handle(invocation(sample())).await.expect("answered");
         assert_eq!(answer["verdict"]["status"], "Failed");
-        assert_eq!(
-            *reporter.statuses.lock().expect("lock"),
-            vec![Status::Succeeded]
-        );
+        assert_eq!(reporter.statuses(), vec![Status::Succeeded]);
     }
 
     #[tokio::test]
     async fn too_little_time_fails_without_probing() {
-        let reporter = Recorder::default();
+        let reporter = FakeReporter::default();
         let runner = runner(
             &[
                 ("GREENLIGHT_SPEC", SPEC),
@@ -460,10 +397,7 @@ mod tests {
             reason.contains("within the report margin (GREENLIGHT_REPORT_MARGIN_MS=30000)"),
             "{reason}"
         );
-        assert_eq!(
-            *reporter.statuses.lock().expect("lock"),
-            vec![Status::Failed]
-        );
+        assert_eq!(reporter.statuses(), vec![Status::Failed]);
     }
 
     #[test]

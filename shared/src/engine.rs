@@ -68,131 +68,16 @@ pub async fn run_checks<P: HttpProbe>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
 
-    use reqwest::header::HeaderMap;
     use serde_json::{Value, json};
 
     use super::*;
     use crate::check::Outcome;
     use crate::plan::Plan;
-    use crate::probe::{ProbeError, ProbeRequest, ProbeResponse};
+    use crate::probe::fake::{FakeProbe, Reply};
     use crate::redaction::REDACTED;
-
-    /// What the fake service does with one request.
-    #[derive(Debug, Clone, Copy)]
-    enum Reply {
-        /// Answers this status at once.
-        Status(u16),
-        /// Answers this status after this many milliseconds, whatever the
-        /// timeout (a probe that does not stop itself).
-        Slow(u64, u16),
-        /// Never answers; gives up at the timeout, as the real probe does.
-        Hang,
-        /// No connection.
-        Refused,
-        /// Fails with an error that echoes the request's Authorization header.
-        EchoAuthorization,
-        /// Panics.
-        Panic,
-    }
-
-    /// A fake green service. Each URL path has a script of replies, one per
-    /// request, the last one repeating; a path without a script answers 200 at
-    /// once. It never opens a connection.
-    #[derive(Default)]
-    struct FakeProbe {
-        scripts: HashMap<String, Vec<Reply>>,
-        calls: Mutex<HashMap<String, usize>>,
-        in_flight: AtomicUsize,
-        most_in_flight: AtomicUsize,
-    }
-
-    impl FakeProbe {
-        fn with(mut self, path: &str, script: &[Reply]) -> Self {
-            assert!(!script.is_empty(), "a script needs a reply");
-            self.scripts.insert(path.to_owned(), script.to_vec());
-            self
-        }
-
-        fn next_reply(&self, path: &str) -> Reply {
-            let mut calls = self.calls.lock().unwrap();
-            let n = calls.entry(path.to_owned()).or_default();
-            let reply = self.scripts.get(path).map_or(Reply::Status(200), |script| {
-                script[(*n).min(script.len() - 1)]
-            });
-            *n += 1;
-            reply
-        }
-
-        fn calls(&self, path: &str) -> usize {
-            self.calls.lock().unwrap().get(path).copied().unwrap_or(0)
-        }
-    }
-
-    /// Counts a request in flight until it ends, however it ends.
-    struct InFlight<'a>(&'a AtomicUsize);
-
-    impl Drop for InFlight<'_> {
-        fn drop(&mut self) {
-            self.0.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    impl HttpProbe for FakeProbe {
-        async fn send(
-            &self,
-            request: &ProbeRequest,
-            timeout: Duration,
-        ) -> Result<ProbeResponse, ProbeError> {
-            let reply = self.next_reply(request.url.path());
-            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most_in_flight.fetch_max(now, Ordering::SeqCst);
-            let _in_flight = InFlight(&self.in_flight);
-            let status = match reply {
-                Reply::Status(status) => status,
-                Reply::Slow(ms, status) => {
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                    status
-                }
-                Reply::Hang => {
-                    tokio::time::sleep(timeout).await;
-                    return Err(ProbeError::NoHeaders {
-                        within_ms: timeout.as_millis(),
-                    });
-                }
-                Reply::Refused => {
-                    return Err(ProbeError::Connect {
-                        address: "green.internal:8080".to_owned(),
-                        detail: "connection refused".to_owned(),
-                    });
-                }
-                Reply::EchoAuthorization => {
-                    let sent = request
-                        .headers
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    return Err(ProbeError::Other(format!("proxy rejected {sent}")));
-                }
-                Reply::Panic => panic!("fake probe told to panic on {}", request.url.path()),
-            };
-            Ok(ProbeResponse {
-                status,
-                headers: HeaderMap::new(),
-                body: String::new(),
-                truncated: false,
-                duration: Duration::ZERO,
-            })
-        }
-
-        fn pinned(&self, _: &str, _: &[std::net::SocketAddr]) -> Result<Self, String> {
-            Err("the fake probe cannot be pinned".to_owned())
-        }
-    }
 
     /// A check of `path` that wants a 200, tried once unless `retry` says
     /// otherwise.

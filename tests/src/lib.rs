@@ -16,13 +16,15 @@
 //! - [`raw::RawGreen`]: a green that breaks responses below HTTP (reset,
 //!   stalled or gigabyte bodies, no TLS); [`tls::TlsGreen`]: green over TLS
 //!   with a test CA.
-//! - [`hook::HookProcess`]: runs a compiled hook binary against them.
+//! - [`hook::HookProcess`]: runs a compiled hook binary against them;
+//!   [`binaries`] says where the binaries come from.
 //! - [`world::World`]: moto, the front, the two greens and the deployment,
 //!   together.
 //! - [`row::Row`]: one row of the fault matrix as data; [`scene::run_row`]
 //!   runs it, and [`fault_doc`] renders `docs/fault-matrix.md` from the rows.
 
 pub mod aws_front;
+pub mod binaries;
 pub mod codedeploy;
 pub mod fault_doc;
 pub mod fixture;

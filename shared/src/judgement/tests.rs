@@ -4,35 +4,17 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue};
-
 use super::*;
 use crate::check::Outcome;
 use crate::cloud::fake::FakeCloud;
 use crate::no_cloud::NoCloud;
-use crate::probe::{ProbeError, ProbeRequest, ProbeResponse};
+use crate::probe::fake::{FakeProbe, Reply};
 use crate::progress::Silent;
 use crate::verdict::Status;
 
 /// Answers every request with `status` and `{"status":"ok"}`.
-struct Answers(u16);
-
-impl HttpProbe for Answers {
-    async fn send(&self, _: &ProbeRequest, _: Duration) -> Result<ProbeResponse, ProbeError> {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
-        Ok(ProbeResponse {
-            status: self.0,
-            headers,
-            body: r#"{"status":"ok"}"#.to_owned(),
-            truncated: false,
-            duration: Duration::from_millis(3),
-        })
-    }
-
-    fn pinned(&self, _: &str, _: &[std::net::SocketAddr]) -> Result<Self, String> {
-        Ok(Answers(self.0))
-    }
+fn answers(status: u16) -> FakeProbe {
+    FakeProbe::answering(Reply::Json(status))
 }
 
 /// Remembers the stages announced, in order.
@@ -63,7 +45,7 @@ fn deployment(hook: Hook, stop_at: Instant) -> Context {
 
 async fn judged<C: Cloud>(plan: &Plan, context: &Context, status: u16, cloud: &C) -> Verdict {
     let ports = Ports {
-        http: &Answers(status),
+        http: &answers(status),
         cloud,
         progress: &Silent,
     };
@@ -176,7 +158,7 @@ async fn green_at_a_url_is_judged_there_without_aws() {
     let context = at_url("http://127.0.0.1:8080/base/");
     let heard = Heard::default();
     let ports = Ports {
-        http: &Answers(200),
+        http: &answers(200),
         cloud: &NoCloud,
         progress: &heard,
     };
