@@ -114,6 +114,18 @@ impl Clients {
         }
     }
 
+    /// The retry settings the SDK would have panicked on, as one line
+    /// (`; ` between them), or `None` when there are none.
+    pub fn retry_problems_text(&self) -> Option<String> {
+        (!self.retry_problems.is_empty()).then(|| {
+            self.retry_problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
     /// A CodeDeploy reporter on the report client's configuration.
     pub fn reporter(&self) -> CodeDeployReporter {
         CodeDeployReporter::from_conf(self.reports.clone())

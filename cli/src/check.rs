@@ -55,13 +55,8 @@ pub fn check(
             }
             Target::Deployment(id) => {
                 let clients = Clients::from_env().await;
-                if !clients.retry_problems.is_empty() {
-                    let problems: Vec<String> = clients
-                        .retry_problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect();
-                    return Err(CliError::AwsSettings(problems.join("; ")));
+                if let Some(problems) = clients.retry_problems_text() {
+                    return Err(CliError::AwsSettings(problems));
                 }
                 let verdict =
                     judge::judge_deployment(&plan, hook, id, args.budget(), &clients, &progress)

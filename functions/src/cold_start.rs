@@ -60,13 +60,8 @@ async fn build(hook: Hook) -> (SdkRunner, aws_sdk_codedeploy::Config) {
                 var,
             )
         });
-    if !clients.retry_problems.is_empty() {
-        let problems: Vec<String> = clients
-            .retry_problems
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        settings.refuse(&problems.join("; "));
+    if let Some(problems) = clients.retry_problems_text() {
+        settings.refuse(&problems);
     }
     let connection = settings
         .plan
