@@ -10,8 +10,9 @@ use aws_sdk_cloudwatch::types::{
 };
 use greenlight::cloud::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
-    DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, LoadBalancer,
-    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+    DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, ListenerRule,
+    LoadBalancer, MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads,
+    TaskSetState,
 };
 
 use crate::sdk_error::{failed, missing};
@@ -20,8 +21,8 @@ use crate::sdk_error::{failed, missing};
 #[derive(Debug, Clone)]
 pub struct SdkCloud {
     codedeploy: aws_sdk_codedeploy::Client,
-    ecs: aws_sdk_ecs::Client,
-    elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub(crate) ecs: aws_sdk_ecs::Client,
+    pub(crate) elbv2: aws_sdk_elasticloadbalancingv2::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
@@ -221,6 +222,10 @@ impl DeploymentReads for SdkCloud {
 }
 
 impl BalancerReads for SdkCloud {
+    async fn rule(&self, arn: &str) -> Result<ListenerRule, AwsError> {
+        crate::service_deployments::rule(&self.elbv2, arn).await
+    }
+
     async fn listener(&self, arn: &str) -> Result<Listener, AwsError> {
         const API: &str = "elasticloadbalancing:DescribeListeners";
         let output = self

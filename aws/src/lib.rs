@@ -14,6 +14,7 @@ pub mod parameters;
 pub mod reporter;
 pub mod retry_settings;
 mod sdk_error;
+mod service_deployments;
 
 pub use clients::Clients;
 pub use cloud::SdkCloud;

@@ -219,6 +219,46 @@ pub struct MetricQuery {
     pub dimensions: Vec<(String, String)>,
 }
 
+/// What `DescribeServiceDeployments` tells of an ECS-native (blue/green)
+/// service deployment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceDeploymentInfo {
+    /// The service's ARN.
+    pub service_arn: String,
+    /// The cluster's ARN.
+    pub cluster_arn: String,
+    /// The service revision being deployed: green.
+    pub target_revision_arn: Option<String>,
+    /// Green's tasks: (requested, running).
+    pub target_tasks: Option<(i32, i32)>,
+    /// `PENDING`, `IN_PROGRESS`, `SUCCESSFUL`, `ROLLBACK_IN_PROGRESS`, …
+    pub status: String,
+}
+
+/// A load balancer of a service revision, with the blue/green routing ECS
+/// manages (`advancedConfiguration`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevisionLoadBalancer {
+    /// The primary target group.
+    pub target_group_arn: String,
+    /// The alternate target group.
+    pub alternate_target_group_arn: Option<String>,
+    /// The production listener rule.
+    pub production_listener_rule: Option<String>,
+    /// The test listener rule.
+    pub test_listener_rule: Option<String>,
+}
+
+/// An ELBv2 listener rule: its listener, and the weighted target groups it
+/// forwards to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListenerRule {
+    /// Its listener's ARN.
+    pub listener_arn: String,
+    /// (target group ARN, weight) of its forward action.
+    pub forwards: Vec<(String, i32)>,
+}
+
 /// CodeDeploy reads.
 pub trait DeploymentReads: Send + Sync {
     /// `GetDeployment`.
@@ -240,8 +280,24 @@ pub trait DeploymentReads: Send + Sync {
     ) -> impl Future<Output = Result<DeploymentTarget, AwsError>> + Send;
 }
 
+/// ECS-native blue/green reads.
+pub trait ServiceDeploymentReads: Send + Sync {
+    /// `DescribeServiceDeployments` for one deployment.
+    fn service_deployment(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<ServiceDeploymentInfo, AwsError>> + Send;
+    /// `DescribeServiceRevisions` for one revision: its load balancers.
+    fn service_revision(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Vec<RevisionLoadBalancer>, AwsError>> + Send;
+}
+
 /// ELBv2 reads.
 pub trait BalancerReads: Send + Sync {
+    /// `DescribeRules` for one rule.
+    fn rule(&self, arn: &str) -> impl Future<Output = Result<ListenerRule, AwsError>> + Send;
     /// `DescribeListeners` for one listener.
     fn listener(&self, arn: &str) -> impl Future<Output = Result<Listener, AwsError>> + Send;
     /// `DescribeLoadBalancers` for one load balancer.
@@ -307,9 +363,15 @@ pub trait ObjectReads: Send + Sync {
 }
 
 /// All the AWS reads, as one bound.
-pub trait Cloud: DeploymentReads + BalancerReads + TaskSetReads + MetricReads {}
+pub trait Cloud:
+    DeploymentReads + ServiceDeploymentReads + BalancerReads + TaskSetReads + MetricReads
+{
+}
 
-impl<T: DeploymentReads + BalancerReads + TaskSetReads + MetricReads> Cloud for T {}
+impl<T> Cloud for T where
+    T: DeploymentReads + ServiceDeploymentReads + BalancerReads + TaskSetReads + MetricReads
+{
+}
 
 #[cfg(test)]
 mod tests {

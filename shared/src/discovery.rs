@@ -10,6 +10,10 @@ use reqwest::Url;
 use crate::cloud::{AlarmConfiguration, AwsError, Cloud, LifecycleEvent};
 use crate::spec::ListenerChoice;
 
+mod service_deployment;
+
+pub use service_deployment::discover_service_deployment;
+
 /// What a hook knows of its deployment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Deployment {
@@ -21,8 +25,8 @@ pub struct Deployment {
     pub cluster: String,
     /// ECS service.
     pub service: String,
-    /// Green task set ID.
-    pub green_task_set: String,
+    /// Green's tasks.
+    pub green: GreenTasks,
     /// Green target group name.
     pub green_target_group: String,
     /// Green target group ARN.
@@ -33,6 +37,37 @@ pub struct Deployment {
     pub alarms: AlarmConfiguration,
     /// The lifecycle events of the deployment's ECS target, in order.
     pub lifecycle_events: Vec<LifecycleEvent>,
+}
+
+/// Where green's tasks are, as each controller groups them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GreenTasks {
+    /// CodeDeploy: the green task set's ID.
+    TaskSet(String),
+    /// ECS-native blue/green: the target revision of a service deployment.
+    Revision {
+        /// The service deployment's ARN.
+        deployment_arn: String,
+        /// Green's service revision ARN.
+        revision_arn: String,
+    },
+}
+
+impl Default for GreenTasks {
+    fn default() -> Self {
+        GreenTasks::TaskSet(String::new())
+    }
+}
+
+impl fmt::Display for GreenTasks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GreenTasks::TaskSet(id) => write!(f, "task set {id}"),
+            GreenTasks::Revision { revision_arn, .. } => {
+                write!(f, "service revision {revision_arn}")
+            }
+        }
+    }
 }
 
 /// The listener a hook probes, and its load balancer.
@@ -167,7 +202,7 @@ pub async fn discover<C: Cloud>(
         group: info.group,
         cluster,
         service,
-        green_task_set: green.identifier.clone(),
+        green: GreenTasks::TaskSet(green.identifier.clone()),
         green_target_group,
         green_target_group_arn,
         endpoint,
@@ -176,21 +211,12 @@ pub async fn discover<C: Cloud>(
     })
 }
 
-async fn endpoint<C: Cloud>(
+/// The listener's URL parts: its ARN, port, scheme and load balancer.
+pub(crate) async fn listener_endpoint<C: Cloud>(
     cloud: &C,
-    group: &str,
-    pair: &crate::cloud::TargetGroupPair,
+    listener_arn: String,
     choice: ListenerChoice,
 ) -> Result<Endpoint, DiscoveryError> {
-    let (arns, route) = match choice {
-        ListenerChoice::Test => (&pair.test_listeners, "testTrafficRoute"),
-        ListenerChoice::Production => (&pair.prod_listeners, "prodTrafficRoute"),
-    };
-    let Some(listener_arn) = arns.first().cloned() else {
-        return Err(DiscoveryError::Unsupported(format!(
-            "deployment group {group} has no {choice} listener (loadBalancerInfo.targetGroupPairInfoList[0].{route} is empty): add one, or give target.url"
-        )));
-    };
     let listener = cloud.listener(&listener_arn).await?;
     let scheme = match listener.protocol.as_str() {
         "HTTP" => "http",
@@ -210,6 +236,24 @@ async fn endpoint<C: Cloud>(
         load_balancer_arn: listener.load_balancer_arn,
         dns_name: load_balancer.dns_name,
     })
+}
+
+async fn endpoint<C: Cloud>(
+    cloud: &C,
+    group: &str,
+    pair: &crate::cloud::TargetGroupPair,
+    choice: ListenerChoice,
+) -> Result<Endpoint, DiscoveryError> {
+    let (arns, route) = match choice {
+        ListenerChoice::Test => (&pair.test_listeners, "testTrafficRoute"),
+        ListenerChoice::Production => (&pair.prod_listeners, "prodTrafficRoute"),
+    };
+    let Some(listener_arn) = arns.first().cloned() else {
+        return Err(DiscoveryError::Unsupported(format!(
+            "deployment group {group} has no {choice} listener (loadBalancerInfo.targetGroupPairInfoList[0].{route} is empty): add one, or give target.url"
+        )));
+    };
+    listener_endpoint(cloud, listener_arn, choice).await
 }
 
 #[cfg(test)]

@@ -63,6 +63,12 @@ pub enum Green {
         /// The deployment's ID (`d-…`).
         id: String,
     },
+    /// Behind this ECS-native blue/green service deployment, which
+    /// discovery reads (when the plan needs it).
+    ServiceDeployment {
+        /// The service deployment's ARN.
+        arn: String,
+    },
 }
 
 /// The ports a judgement uses.

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crate::cloud::{
     AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo, DeploymentReads,
-    DeploymentTarget, Listener, LoadBalancer, MetricQuery, MetricReads, ObjectReads,
-    ParameterReads, TargetHealth, TaskSetReads, TaskSetState,
+    DeploymentTarget, Listener, ListenerRule, LoadBalancer, MetricQuery, MetricReads, ObjectReads,
+    ParameterReads, RevisionLoadBalancer, ServiceDeploymentInfo, ServiceDeploymentReads,
+    TargetHealth, TaskSetReads, TaskSetState,
 };
 
 /// What every read of [`NoCloud`] answers.
@@ -36,7 +37,21 @@ impl DeploymentReads for NoCloud {
     }
 }
 
+impl ServiceDeploymentReads for NoCloud {
+    async fn service_deployment(&self, _: &str) -> Result<ServiceDeploymentInfo, AwsError> {
+        refused("ecs:DescribeServiceDeployments")
+    }
+
+    async fn service_revision(&self, _: &str) -> Result<Vec<RevisionLoadBalancer>, AwsError> {
+        refused("ecs:DescribeServiceRevisions")
+    }
+}
+
 impl BalancerReads for NoCloud {
+    async fn rule(&self, _: &str) -> Result<ListenerRule, AwsError> {
+        refused("elasticloadbalancing:DescribeRules")
+    }
+
     async fn listener(&self, _: &str) -> Result<Listener, AwsError> {
         refused("elasticloadbalancing:DescribeListeners")
     }

@@ -197,7 +197,10 @@ impl Plan {
             && spec.checks.iter().any(|c| {
                 c.hooks.as_ref().is_none_or(|hooks| {
                     hooks.iter().any(|h| {
-                        matches!(h, Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic)
+                        matches!(
+                            h.hook(),
+                            Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic
+                        )
                     })
                 })
             })

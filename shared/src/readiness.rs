@@ -11,7 +11,7 @@ use crate::assertion::AssertionResult;
 use crate::attempts::{Backoff, Step, until_done};
 use crate::check::{CheckResult, Outcome};
 use crate::cloud::{AwsError, Cloud, TargetHealth, TaskSetState};
-use crate::discovery::Deployment;
+use crate::discovery::{Deployment, GreenTasks};
 use crate::plan::Readiness;
 use crate::stage::Stage;
 use crate::time::millis;
@@ -77,6 +77,8 @@ pub async fn await_ready<C: Cloud>(
                         .map(|a| {
                             if a.expected.contains("task set") {
                                 "task set not steady"
+                            } else if a.expected.contains("requested task") {
+                                "tasks not running"
                             } else {
                                 "targets not healthy"
                             }
@@ -112,30 +114,39 @@ pub async fn await_ready<C: Cloud>(
     .await
 }
 
-/// One look at the task set and the target group.
+/// One look at green's tasks and its target group.
 async fn look<C: Cloud>(
     cloud: &C,
     deployment: &Deployment,
 ) -> Result<Vec<AssertionResult>, AwsError> {
-    let task_set = cloud
-        .task_set(
-            &deployment.cluster,
-            &deployment.service,
-            &deployment.green_task_set,
-        )
-        .await?;
+    let tasks = match &deployment.green {
+        GreenTasks::TaskSet(task_set) => {
+            let state = cloud
+                .task_set(&deployment.cluster, &deployment.service, task_set)
+                .await?;
+            AssertionResult {
+                passed: steady(&state),
+                expected: format!(
+                    "green task set {task_set} STEADY_STATE with every desired task running"
+                ),
+                actual: describe_task_set(&state),
+            }
+        }
+        GreenTasks::Revision { deployment_arn, .. } => {
+            let found = cloud.service_deployment(deployment_arn).await?;
+            let (requested, running) = found.target_tasks.unwrap_or_default();
+            AssertionResult {
+                passed: requested > 0 && running >= requested,
+                expected: "every requested task of green's service revision running".to_owned(),
+                actual: format!("{running} of {requested} running"),
+            }
+        }
+    };
     let targets = cloud
         .target_health(&deployment.green_target_group_arn)
         .await?;
     Ok(vec![
-        AssertionResult {
-            passed: steady(&task_set),
-            expected: format!(
-                "green task set {} STEADY_STATE with every desired task running",
-                deployment.green_task_set
-            ),
-            actual: describe_task_set(&task_set),
-        },
+        tasks,
         AssertionResult {
             passed: serving(&targets),
             expected: format!(

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::hook::Hook;
+use crate::hook::HookName;
 
 /// What greenlight checks on the green task set, and how.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -200,8 +200,11 @@ pub struct DefaultsSpec {
 pub struct CheckSpec {
     /// Unique name, used in logs and in the verdict.
     pub name: String,
-    /// Which hooks run this check (default: all three).
-    pub hooks: Option<Vec<Hook>>,
+    /// Which hooks run this check (default: all three): CodeDeploy event
+    /// names, or the ECS stages that are their moments
+    /// (`POST_TEST_TRAFFIC_SHIFT`, `PRE_PRODUCTION_TRAFFIC_SHIFT`,
+    /// `POST_PRODUCTION_TRAFFIC_SHIFT`).
+    pub hooks: Option<Vec<HookName>>,
     /// HTTP method (default GET).
     pub method: Option<String>,
     /// Path (and query) appended to the target URL; starts with `/`.

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use super::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
-    DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, LoadBalancer,
-    MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+    DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, ListenerRule,
+    LoadBalancer, MetricQuery, MetricReads, RevisionLoadBalancer, ServiceDeploymentInfo,
+    ServiceDeploymentReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
 };
-use crate::discovery::{Deployment, Endpoint};
+use crate::discovery::{Deployment, Endpoint, GreenTasks};
 use crate::spec::ListenerChoice;
 
 #[derive(Debug, Default)]
@@ -76,7 +77,7 @@ impl FakeCloud {
             group: "group".to_owned(),
             cluster: "cluster".to_owned(),
             service: "svc".to_owned(),
-            green_task_set: "ts-green".to_owned(),
+            green: GreenTasks::TaskSet("ts-green".to_owned()),
             green_target_group: "green".to_owned(),
             green_target_group_arn:
                 "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/abc".to_owned(),
@@ -244,7 +245,75 @@ impl DeploymentReads for FakeCloud {
     }
 }
 
+/// The ECS-native service deployment of the fake: green is revision 2 on
+/// target group `green` (the alternate), behind the test and production
+/// listener rules.
+pub(crate) const SERVICE_DEPLOYMENT: &str =
+    "arn:aws:ecs:us-east-1:1:service-deployment/cluster/svc/dep-1";
+const GREEN_REVISION: &str = "arn:aws:ecs:us-east-1:1:service-revision/cluster/svc/2";
+const BLUE_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/blue/def";
+const GREEN_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/abc";
+
+impl FakeCloud {
+    /// The ECS-native deployment as discovery should find it (test listener).
+    pub(crate) fn service_deployment_found(&self) -> Deployment {
+        Deployment {
+            application: String::new(),
+            group: String::new(),
+            green: GreenTasks::Revision {
+                deployment_arn: SERVICE_DEPLOYMENT.to_owned(),
+                revision_arn: GREEN_REVISION.to_owned(),
+            },
+            alarms: AlarmConfiguration::default(),
+            lifecycle_events: Vec::new(),
+            ..self.deployment()
+        }
+    }
+}
+
+impl ServiceDeploymentReads for FakeCloud {
+    async fn service_deployment(&self, _: &str) -> Result<ServiceDeploymentInfo, AwsError> {
+        self.call("ecs:DescribeServiceDeployments")?;
+        let task_set = self.state().task_set.clone();
+        let count = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(ServiceDeploymentInfo {
+            service_arn: "arn:aws:ecs:us-east-1:1:service/cluster/svc".to_owned(),
+            cluster_arn: "arn:aws:ecs:us-east-1:1:cluster/cluster".to_owned(),
+            target_revision_arn: Some(GREEN_REVISION.to_owned()),
+            target_tasks: Some((count(task_set.desired), count(task_set.running))),
+            status: "IN_PROGRESS".to_owned(),
+        })
+    }
+
+    async fn service_revision(&self, _: &str) -> Result<Vec<RevisionLoadBalancer>, AwsError> {
+        self.call("ecs:DescribeServiceRevisions")?;
+        Ok(vec![RevisionLoadBalancer {
+            target_group_arn: BLUE_TG.to_owned(),
+            alternate_target_group_arn: Some(GREEN_TG.to_owned()),
+            production_listener_rule: Some("arn:rule/prod".to_owned()),
+            test_listener_rule: (!self.state().test_listeners.is_empty())
+                .then(|| "arn:rule/test".to_owned()),
+        }])
+    }
+}
+
 impl BalancerReads for FakeCloud {
+    async fn rule(&self, arn: &str) -> Result<ListenerRule, AwsError> {
+        self.call("elasticloadbalancing:DescribeRules")?;
+        let (listener, green_weight) = if arn.ends_with("prod") {
+            ("arn:listener/prod", 0)
+        } else {
+            ("arn:listener/test", 100)
+        };
+        Ok(ListenerRule {
+            listener_arn: listener.to_owned(),
+            forwards: vec![
+                (BLUE_TG.to_owned(), 100 - green_weight),
+                (GREEN_TG.to_owned(), green_weight),
+            ],
+        })
+    }
+
     async fn listener(&self, arn: &str) -> Result<Listener, AwsError> {
         self.call("elasticloadbalancing:DescribeListeners")?;
         let port = if arn.ends_with("prod") { 80 } else { 8080 };

@@ -13,7 +13,9 @@ use super::aim::{AimError, aim as aim_at};
 use super::{Context, Green, Ports};
 use crate::check::{CheckResult, Outcome};
 use crate::cloud::{Cloud, MetricQuery};
-use crate::discovery::{Deployment, DiscoveryError, discover as discover_deployment};
+use crate::discovery::{
+    Deployment, DiscoveryError, discover as discover_deployment, discover_service_deployment,
+};
 use crate::engine::run_checks;
 use crate::gate::{
     ALARMS, BAKE, Baked, bake as bake_gates, check_alarms, metric_query, nothing_to_watch,
@@ -101,10 +103,7 @@ pub(super) async fn discover<P, C: Cloud, G: Progress>(
     ports: Ports<'_, P, C, G>,
 ) -> Result<Option<Deployment>, StageFailure> {
     let hook = context.hook;
-    let Green::Deployment { id } = &context.green else {
-        return Ok(None);
-    };
-    if !plan.needs_discovery(hook) {
+    if matches!(context.green, Green::Url(_)) || !plan.needs_discovery(hook) {
         return Ok(None);
     }
     ports
@@ -115,17 +114,36 @@ pub(super) async fn discover<P, C: Cloud, G: Progress>(
         .url
         .is_none()
         .then(|| plan.target.listener.unwrap_or(default_listener(hook)));
-    let found = tokio::time::timeout_at(
-        context.stop_at,
-        discover_deployment(ports.cloud, id, listener),
-    )
-    .await
-    .map_err(|_| StageFailure::DiscoveryTimedOut)?
-    .map_err(StageFailure::Discovery)?;
-    log_deployment(&found);
-    // The event does not say which lifecycle event it is for: a hook wired
-    // to the wrong one would gate the wrong moment.
-    lifecycle::verify(hook, &found.lifecycle_events).map_err(StageFailure::Lifecycle)?;
+    let found = match &context.green {
+        Green::Url(_) => return Ok(None),
+        Green::Deployment { id } => {
+            let found = tokio::time::timeout_at(
+                context.stop_at,
+                discover_deployment(ports.cloud, id, listener),
+            )
+            .await
+            .map_err(|_| StageFailure::DiscoveryTimedOut)?
+            .map_err(StageFailure::Discovery)?;
+            log_deployment(&found);
+            // The event does not say which lifecycle event it is for: a hook
+            // wired to the wrong one would gate the wrong moment.
+            lifecycle::verify(hook, &found.lifecycle_events).map_err(StageFailure::Lifecycle)?;
+            found
+        }
+        // The ECS event names its stage, so there is no lifecycle to verify;
+        // green is the target group the hook's own listener sends to.
+        Green::ServiceDeployment { arn } => {
+            let found = tokio::time::timeout_at(
+                context.stop_at,
+                discover_service_deployment(ports.cloud, arn, default_listener(hook), listener),
+            )
+            .await
+            .map_err(|_| StageFailure::DiscoveryTimedOut)?
+            .map_err(StageFailure::Discovery)?;
+            log_deployment(&found);
+            found
+        }
+    };
     Ok(Some(found))
 }
 
@@ -153,7 +171,7 @@ pub(super) async fn ready<P, C: Cloud, G: Progress>(
             Duration::ZERO,
         ),
         // A plan with readiness always discovers a deployment.
-        (None, Green::Deployment { .. }) => return None,
+        (None, Green::Deployment { .. } | Green::ServiceDeployment { .. }) => return None,
     };
     log_check(&result);
     Some(result)
@@ -179,7 +197,7 @@ pub(super) async fn aim<P: HttpProbe, C, G: Progress>(
     ports.progress.started(Stage::Target, left(context.stop_at));
     let url = match &context.green {
         Green::Url(url) => Some(url),
-        Green::Deployment { .. } => plan.target.url.as_ref(),
+        Green::Deployment { .. } | Green::ServiceDeployment { .. } => plan.target.url.as_ref(),
     };
     let target = aim_at(ports.http, plan, url, deployment, context.stop_at)
         .await
@@ -362,7 +380,7 @@ fn log_deployment(found: &Deployment) {
         deployment_group = %found.group,
         cluster = %found.cluster,
         service = %found.service,
-        green_task_set = %found.green_task_set,
+        green = %found.green,
         green_target_group = %found.green_target_group,
         lifecycle_event = %found
             .lifecycle_events

@@ -85,7 +85,15 @@ impl Validator {
                 );
                 Vec::new()
             }
-            Some(hooks) => hooks.clone(),
+            Some(hooks) => {
+                let mut moments: Vec<Hook> = Vec::new();
+                for hook in hooks.iter().map(|h| h.hook()) {
+                    if !moments.contains(&hook) {
+                        moments.push(hook);
+                    }
+                }
+                moments
+            }
         };
         let method_text = spec.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
         let method = if METHODS.contains(&method_text.as_str()) {
