@@ -88,6 +88,7 @@ pub async fn judge_url(
         hook,
         green: Green::Url(url.clone()),
         stop_at: Instant::now() + budget,
+        earlier: std::time::Duration::ZERO,
     };
     let probe = ReqwestProbe::new(plan.connection());
     let ports = Ports {
@@ -113,6 +114,7 @@ pub async fn judge_deployment(
         hook,
         green: Green::Deployment { id: id.to_owned() },
         stop_at: Instant::now() + budget,
+        earlier: std::time::Duration::ZERO,
     };
     let probe = ReqwestProbe::new(plan.connection());
     let ports = Ports {

@@ -191,6 +191,7 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
                 id: event.deployment_id.clone(),
             },
             stop_at,
+            earlier: std::time::Duration::ZERO,
         };
         let ports = Ports {
             http: &self.probe,

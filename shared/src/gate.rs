@@ -185,80 +185,36 @@ pub async fn bake<M: MetricReads>(
     // Whether each metric gate saw a datapoint in any look.
     let mut seen = vec![false; metrics.len()];
     until_done(end, Backoff::constant(plan.interval), async |looks| {
-        let (mut assertions, error) = if alarms.is_empty() {
-            (Vec::new(), None)
-        } else {
-            tokio::time::timeout_at(stop_at, look_at_alarms(cloud, alarms, fail_if_unreadable))
-                .await
-                .unwrap_or_else(|_| {
-                    (
-                        Vec::new(),
-                        Some("CloudWatch did not answer in time".to_owned()),
-                    )
-                })
-        };
-        let mut unreadable = false;
-        for ((gate, query), seen) in metrics.iter().zip(seen.iter_mut()) {
-            let window = Duration::from_secs(u64::from(gate.period_s) * 2);
-            let read = tokio::time::timeout_at(stop_at, cloud.latest(query, window))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(crate::cloud::AwsError::new(
-                        "cloudwatch:GetMetricData",
-                        "no answer in time",
-                    ))
-                });
-            let expected = format!("metric {} {} {}", gate.name, gate.stat, gate.breach);
-            match read {
-                // No datapoint: no breach of a ceiling (a 5xx count has none
-                // without errors), but a floor is not proven (no traffic).
-                Ok(value) => {
-                    *seen |= value.is_some();
-                    assertions.push(AssertionResult {
-                        passed: match value {
-                            Some(v) => !gate.breach.breached_by(v),
-                            None => matches!(gate.breach, crate::plan::Breach::Above(_)),
-                        },
-                        expected,
-                        actual: value.map_or_else(|| "no data".to_owned(), |v| v.to_string()),
-                    });
-                }
-                // The metric's own assertion, not the alarms': which metric
-                // could not be read, and why.
-                Err(e) if fail_if_unreadable => {
-                    unreadable = true;
-                    assertions.push(AssertionResult {
-                        passed: false,
-                        expected,
-                        actual: format!("unreadable: {e}"),
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(metric = %gate.name, error = %e, "metric unreadable; going on (alarms.fail_if_unreadable is false)")
-                }
-            }
-        }
-        let failed = error.is_some() || assertions.iter().any(|a| !a.passed);
-        let now = Instant::now();
-        if failed {
-            let what = if error.is_some() || unreadable {
-                "could not read CloudWatch"
-            } else {
-                "breached"
-            };
-            let reason = format!(
-                "{what} after {} ms of a {} ms bake",
-                millis(started.elapsed()),
-                plan.duration.as_millis()
-            );
+        let look = look(
+            cloud,
+            alarms,
+            fail_if_unreadable,
+            metrics,
+            stop_at,
+            &mut seen,
+        )
+        .await;
+        if let Some(reason) = look.failure(started.elapsed(), plan.duration) {
             return Step::Done(Baked {
-                result: finish(BAKE, started, looks, assertions, error, Some(reason)),
+                result: finish(
+                    BAKE,
+                    started,
+                    looks,
+                    look.assertions,
+                    look.error,
+                    Some(reason),
+                ),
                 warnings: Vec::new(),
             });
         }
-        if now >= end {
+        if Instant::now() >= end {
             return Step::Done(without_data(
-                plan, metrics, &seen, looks, started, assertions,
+                plan,
+                metrics,
+                &seen,
+                looks,
+                started,
+                look.assertions,
             ));
         }
         Step::Again
@@ -266,9 +222,110 @@ pub async fn bake<M: MetricReads>(
     .await
 }
 
+/// What one look of a bake saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Look {
+    /// Each alarm's and metric gate's assertion.
+    pub assertions: Vec<AssertionResult>,
+    /// Why the alarms could not be read, if they could not.
+    pub error: Option<String>,
+    /// Whether a metric could not be read (and that fails).
+    pub unreadable: bool,
+}
+
+impl Look {
+    /// Why this look ends the bake failed, `elapsed` into a bake of
+    /// `duration`, if it does.
+    pub fn failure(&self, elapsed: Duration, duration: Duration) -> Option<String> {
+        let failed = self.error.is_some() || self.assertions.iter().any(|a| !a.passed);
+        failed.then(|| {
+            let what = if self.error.is_some() || self.unreadable {
+                "could not read CloudWatch"
+            } else {
+                "breached"
+            };
+            format!(
+                "{what} after {} ms of a {} ms bake",
+                millis(elapsed),
+                duration.as_millis()
+            )
+        })
+    }
+}
+
+/// One look at `alarms` and `metrics`, each read ending by `stop_at`;
+/// `seen` notes which metric gates saw a datapoint.
+pub async fn look<M: MetricReads>(
+    cloud: &M,
+    alarms: &[String],
+    fail_if_unreadable: bool,
+    metrics: &[(MetricGate, MetricQuery)],
+    stop_at: Instant,
+    seen: &mut [bool],
+) -> Look {
+    let (mut assertions, error) = if alarms.is_empty() {
+        (Vec::new(), None)
+    } else {
+        tokio::time::timeout_at(stop_at, look_at_alarms(cloud, alarms, fail_if_unreadable))
+            .await
+            .unwrap_or_else(|_| {
+                (
+                    Vec::new(),
+                    Some("CloudWatch did not answer in time".to_owned()),
+                )
+            })
+    };
+    let mut unreadable = false;
+    for ((gate, query), seen) in metrics.iter().zip(seen.iter_mut()) {
+        let window = Duration::from_secs(u64::from(gate.period_s) * 2);
+        let read = tokio::time::timeout_at(stop_at, cloud.latest(query, window))
+            .await
+            .unwrap_or_else(|_| {
+                Err(crate::cloud::AwsError::new(
+                    "cloudwatch:GetMetricData",
+                    "no answer in time",
+                ))
+            });
+        let expected = format!("metric {} {} {}", gate.name, gate.stat, gate.breach);
+        match read {
+            // No datapoint: no breach of a ceiling (a 5xx count has none
+            // without errors), but a floor is not proven (no traffic).
+            Ok(value) => {
+                *seen |= value.is_some();
+                assertions.push(AssertionResult {
+                    passed: match value {
+                        Some(v) => !gate.breach.breached_by(v),
+                        None => matches!(gate.breach, crate::plan::Breach::Above(_)),
+                    },
+                    expected,
+                    actual: value.map_or_else(|| "no data".to_owned(), |v| v.to_string()),
+                });
+            }
+            // The metric's own assertion, not the alarms': which metric
+            // could not be read, and why.
+            Err(e) if fail_if_unreadable => {
+                unreadable = true;
+                assertions.push(AssertionResult {
+                    passed: false,
+                    expected,
+                    actual: format!("unreadable: {e}"),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(metric = %gate.name, error = %e, "metric unreadable; going on (alarms.fail_if_unreadable is false)")
+            }
+        }
+    }
+    Look {
+        assertions,
+        error,
+        unreadable,
+    }
+}
+
 /// The end of a whole bake: a gate that saw no datapoint in any look fails
 /// if it requires data, and is named in the warnings otherwise.
-fn without_data(
+pub fn without_data(
     plan: &Bake,
     metrics: &[(MetricGate, MetricQuery)],
     seen: &[bool],
@@ -302,7 +359,8 @@ fn without_data(
     }
 }
 
-fn finish(
+/// A gate's result from its looks.
+pub fn finish(
     name: &str,
     started: Instant,
     looks: u32,

@@ -18,6 +18,8 @@
 //! stage that ran adds its result to the verdict. The verdict comes back
 //! redacted with the plan's redactor.
 
+use std::time::Duration;
+
 use reqwest::Url;
 use tokio::time::Instant;
 
@@ -30,11 +32,15 @@ use crate::stage::Stage;
 use crate::verdict::Verdict;
 
 mod aim;
+mod rounds;
+#[cfg(test)]
+mod rounds_tests;
 mod stages;
 #[cfg(test)]
 mod tests;
 
 pub use aim::{AimError, DNS_TIMEOUT};
+pub use rounds::{BakeProgress, RoundOutcome, RoundState, judge_round};
 pub use stages::StageFailure;
 
 /// What a judgement is about: which hook's checks, where green is, and when
@@ -48,6 +54,9 @@ pub struct Context {
     /// When every stage must be over; the caller keeps its own time (the
     /// report, say) after it.
     pub stop_at: Instant,
+    /// How long this judgement already ran in earlier rounds (zero when it
+    /// runs in one go): the readiness wait counts from its start.
+    pub earlier: Duration,
 }
 
 /// Where green is.

@@ -36,8 +36,20 @@ pub async fn await_ready<C: Cloud>(
     policy: Readiness,
     stop_at: Instant,
 ) -> CheckResult {
+    await_ready_after(cloud, deployment, policy, stop_at, Duration::ZERO).await
+}
+
+/// [`await_ready`] for a wait that began `earlier` ago, in an earlier round
+/// of the same judgement: the policy's timeout counts from then.
+pub async fn await_ready_after<C: Cloud>(
+    cloud: &C,
+    deployment: &Deployment,
+    policy: Readiness,
+    stop_at: Instant,
+    earlier: Duration,
+) -> CheckResult {
     let started = Instant::now();
-    let by_policy = started + policy.timeout;
+    let by_policy = started + policy.timeout.saturating_sub(earlier);
     let by_deadline = stop_at
         .checked_sub(LAST_LOOK)
         .unwrap_or(started)
@@ -95,7 +107,7 @@ pub async fn await_ready<C: Cloud>(
                     format!(
                         "{} after waiting {} ms ({polls} looks; {limit})",
                         what.join(", "),
-                        millis(started.elapsed())
+                        millis(started.elapsed() + earlier)
                     )
                 }
             });

@@ -25,7 +25,7 @@ use crate::lifecycle::{self, LifecycleError};
 use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::HttpProbe;
 use crate::progress::Progress;
-use crate::readiness::{READINESS, await_ready};
+use crate::readiness::{READINESS, await_ready_after};
 use crate::spec::ListenerChoice;
 use crate::stage::{NotRun, Stage};
 
@@ -163,7 +163,7 @@ pub(super) async fn ready<P, C: Cloud, G: Progress>(
             ports
                 .progress
                 .waiting(Stage::Readiness, policy.timeout.min(time_left));
-            await_ready(ports.cloud, found, policy, context.stop_at).await
+            await_ready_after(ports.cloud, found, policy, context.stop_at, context.earlier).await
         }
         (None, Green::Url(_)) => CheckResult::failed(
             READINESS,

@@ -40,6 +40,7 @@ fn deployment(hook: Hook, stop_at: Instant) -> Context {
         hook,
         green: Green::Deployment { id: "d-1".into() },
         stop_at,
+        earlier: std::time::Duration::ZERO,
     }
 }
 
@@ -149,6 +150,7 @@ fn at_url(url: &str) -> Context {
         hook: Hook::AfterAllowTestTraffic,
         green: Green::Url(Url::parse(url).expect("url")),
         stop_at: far(),
+        earlier: std::time::Duration::ZERO,
     }
 }
 
