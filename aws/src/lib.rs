@@ -9,6 +9,7 @@
 
 pub mod clients;
 pub mod cloud;
+mod configuration;
 pub mod objects;
 pub mod parameters;
 pub mod reporter;

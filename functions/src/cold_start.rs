@@ -11,7 +11,6 @@ use futures::FutureExt;
 use greenlight::fault_injection;
 use greenlight::hook::Hook;
 use greenlight::panic_message::panic_message;
-use greenlight::plan::Plan;
 use greenlight::probe::ReqwestProbe;
 use greenlight::settings::{Settings, env_var as var};
 use greenlight_aws::{Clients, CodeDeployReporter, SdkCloud};
@@ -48,31 +47,7 @@ async fn build(hook: Hook) -> (SdkRunner, aws_sdk_codedeploy::Config) {
     // refused below); the report retries on its own, within the deadline.
     let clients = Clients::from_env().await;
     fault_injection::cold_start_panic(var);
-    let mut settings = AssertUnwindSafe(Settings::from_env(&clients.parameters, &clients.objects))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| {
-            Settings::unusable(
-                format!(
-                    "reading the configuration panicked: {}",
-                    panic_message(panic.as_ref())
-                ),
-                var,
-            )
-        });
-    if let Some(problems) = clients.retry_problems_text() {
-        settings.refuse(&problems);
-    }
-    let connection = settings
-        .plan
-        .as_ref()
-        .map(Plan::connection)
-        .unwrap_or_default();
-    let probe = std::panic::catch_unwind(|| ReqwestProbe::new(connection))
-        .unwrap_or_else(|_| ReqwestProbe::broken("building the HTTP client panicked"));
-    if let (Some(error), Ok(_)) = (probe.error(), &settings.plan) {
-        settings.refuse(error);
-    }
+    let (settings, probe) = clients.configuration().await;
     let runner = HookRunner::new(hook, settings, probe, clients.reporter(), clients.cloud);
     (runner, clients.reports)
 }

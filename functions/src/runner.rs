@@ -3,14 +3,14 @@
 //! verdict that is still reported.
 
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::FutureExt;
 use greenlight::cloud::Cloud;
 use greenlight::panic_message::panic_message;
 use greenlight::probe::HttpProbe;
 use greenlight::settings::{REPORT_MARGIN_VAR, Settings};
-use greenlight::time::millis;
+use greenlight::time::{deadline_instant, millis};
 use greenlight::{Context, Green, Hook, Ports, Silent, Status, Verdict, fault_injection, judge};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
@@ -222,36 +222,14 @@ fn log_verdict(event: &HookEvent, verdict: &Verdict, dry_run: bool, took: Durati
     }
 }
 
-/// No real deadline is earlier than this (2001-09-09 in epoch milliseconds).
-const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
-/// A Lambda runs at most 15 minutes.
-const MAX_LAMBDA_RUN: Duration = Duration::from_secs(900);
-
-/// The invocation's deadline as a monotonic instant. Lambda sends epoch
-/// milliseconds; local emulators (`cargo lambda watch`) send the timeout in
-/// milliseconds instead, which is read as "that long from now".
-fn deadline_instant(deadline_ms: u64) -> Instant {
-    Instant::now() + time_left(deadline_ms, SystemTime::now())
-}
-
-fn time_left(deadline_ms: u64, now: SystemTime) -> Duration {
-    if deadline_ms < EPOCH_MS_FLOOR {
-        warn!(
-            deadline_ms,
-            "the Runtime API sent a relative deadline (a local emulator?); reading it as milliseconds from now"
-        );
-        return Duration::from_millis(deadline_ms).min(MAX_LAMBDA_RUN);
-    }
-    let now_ms = now.duration_since(UNIX_EPOCH).map_or(0, millis);
-    Duration::from_millis(deadline_ms.saturating_sub(now_ms))
-}
-
 #[cfg(test)]
 mod tests {
 
     use greenlight::NoCloud;
     use greenlight::probe::fake::{FakeProbe, Reply};
     use lambda_runtime::Context;
+
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     use super::*;
     use crate::fake_reporter::FakeReporter;
@@ -399,19 +377,5 @@ mod tests {
             "{reason}"
         );
         assert_eq!(reporter.statuses(), vec![Status::Failed]);
-    }
-
-    #[test]
-    fn reads_an_epoch_deadline() {
-        let now = UNIX_EPOCH + Duration::from_millis(1_800_000_000_000);
-        assert_eq!(time_left(1_800_000_030_000, now), Duration::from_secs(30));
-        assert_eq!(time_left(1_799_999_000_000, now), Duration::ZERO);
-    }
-
-    #[test]
-    fn reads_a_relative_deadline_from_a_local_emulator() {
-        let now = UNIX_EPOCH + Duration::from_millis(1_800_000_000_000);
-        assert_eq!(time_left(600_000, now), Duration::from_secs(600));
-        assert_eq!(time_left(3_600_000, now), MAX_LAMBDA_RUN);
     }
 }

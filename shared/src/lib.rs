@@ -71,7 +71,9 @@ pub mod time;
 pub mod verdict;
 
 pub use hook::Hook;
-pub use judgement::{Context, Green, Ports, StageFailure, judge};
+pub use judgement::{
+    BakeProgress, Context, Green, Ports, RoundOutcome, RoundState, StageFailure, judge, judge_round,
+};
 pub use no_cloud::NoCloud;
 pub use plan::Plan;
 pub use progress::{Progress, Silent};
