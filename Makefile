@@ -87,6 +87,7 @@ schema:
 # The fault matrix page, rendered from the rows the fault driver runs
 # (functions/tests/faults/rows.rs); only the page's test runs, no row.
 docs:
+	UPDATE_DOCS=1 $(CARGO) test $(LOCKED) -p greenlight-ecs --test faults ecs_fault_matrix_doc
 	UPDATE_DOCS=1 $(CARGO) test $(LOCKED) -p greenlight-codedeploy --test faults fault_matrix_doc
 
 # A Python venv with cargo-lambda and zig (its cross linker), for

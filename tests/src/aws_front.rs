@@ -11,6 +11,7 @@
 
 mod cloudwatch;
 mod deployments;
+mod service_deployments;
 mod target_health;
 mod task_sets;
 
@@ -28,6 +29,7 @@ use serde_json::{Value, json};
 
 pub use cloudwatch::{ALARMS_PER_PAGE, AlarmState, MAX_ALARM_NAMES, MetricKey, MetricStatus};
 pub use deployments::{AlarmConfiguration, EcsTarget, TaskSetInfo, TaskSetLabel};
+pub use service_deployments::ServiceDeployment;
 pub use target_health::TargetHealth;
 pub use task_sets::{Stability, TaskSetState};
 
@@ -178,6 +180,8 @@ struct State {
     task_sets: HashMap<String, Playing<TaskSetState>>,
     /// By target group ARN.
     target_health: HashMap<String, Playing<Vec<TargetHealth>>>,
+    /// ECS-native service deployments.
+    service_deployments: Vec<service_deployments::Staged>,
     /// By alarm name.
     alarms: BTreeMap<String, Playing<AlarmState>>,
     metrics: Vec<(MetricKey, Playing<Option<f64>>)>,
@@ -339,6 +343,22 @@ impl AwsFront {
             .state()
             .alarm_configurations
             .insert(deployment_group.to_owned(), config);
+    }
+
+    /// Stages an ECS-native service deployment; green's running task count
+    /// follows `running`.
+    pub fn set_service_deployment(
+        &self,
+        deployment: ServiceDeployment,
+        running: impl Into<Script<i32>>,
+    ) {
+        let mut state = self.shared.state();
+        state
+            .service_deployments
+            .retain(|s| s.arn() != deployment.arn);
+        state
+            .service_deployments
+            .push(service_deployments::Staged::new(deployment, running.into()));
     }
 
     /// What `DescribeTaskSets` (and `DescribeServices`) report for the task
@@ -560,6 +580,12 @@ async fn answer(shared: &Shared, call: &Call) -> Reply {
                 deployments::patch_group(&shared.state(), &call.json(), body);
             });
             forwarded
+        }
+        (Service::Ecs, "DescribeServiceDeployments") => {
+            service_deployments::describe_deployments(&mut shared.state(), &call.json())
+        }
+        (Service::Ecs, "DescribeServiceRevisions") => {
+            service_deployments::describe_revisions(&shared.state(), &call.json())
         }
         (Service::Ecs, "DescribeTaskSets" | "DescribeServices") => {
             let mut forwarded = forward(shared, call).await;

@@ -14,6 +14,29 @@ pub const HOOKS: [&str; 3] = [
     "after-allow-traffic",
 ];
 
+/// The ECS-native lifecycle hook binary (package `greenlight-ecs`).
+pub const ECS_HOOK: &str = "ecs-lifecycle-hook";
+
+/// The ECS-native hook binary Cargo built for the calling integration test
+/// (of the `greenlight-ecs` package): its folder handed to the harness, as
+/// [`cargo_hooks!`] does for the CodeDeploy hooks.
+#[macro_export]
+macro_rules! cargo_ecs_hook {
+    () => {
+        $crate::binaries::use_cargo_binary(
+            env!("CARGO_BIN_EXE_ecs-lifecycle-hook"),
+            $crate::binaries::ECS_HOOK,
+        )
+    };
+}
+
+/// Records the folder of one binary Cargo built, `name` at `path`.
+pub fn use_cargo_binary(path: &str, name: &str) {
+    let path = Path::new(path);
+    assert!(path.ends_with(name), "{} is not {name}", path.display());
+    CARGO_BINARIES.get_or_init(|| path.parent().expect("binary folder").to_path_buf());
+}
+
 /// Which build of the hook binaries to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Build {
@@ -145,6 +168,11 @@ fn build_hooks(profile: &str, extra: &[&str]) {
         .args(extra)
         .current_dir(workspace_root());
     build.args(["-p", "greenlight-codedeploy", "--bins"]);
+    // The demo and the benchmarks run the ECS-native hook too; the
+    // abort-on-panic rows are the CodeDeploy hooks' alone.
+    if profile != "e2e-abort" {
+        build.args(["-p", "greenlight-ecs", "--bins"]);
+    }
     let status = build
         .status()
         .expect("run cargo build for the hook binaries");

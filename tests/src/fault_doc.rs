@@ -88,21 +88,24 @@ fn cell(text: &str) -> String {
 /// Compares the page with `rows`; rewrites it instead when `UPDATE_DOCS` is
 /// set. Panics with the lines that differ.
 pub fn check_or_update(rows: &[Row]) {
-    let expected = render(rows);
-    let path = path();
+    check_or_update_page(&path(), &render(rows));
+}
+
+/// Compares the page at `path` with `expected`; rewrites it instead when
+/// `UPDATE_DOCS` is set. Panics with the lines that differ.
+pub fn check_or_update_page(path: &std::path::Path, expected: &str) {
+    let expected = expected.to_owned();
     if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &expected)
-            .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        std::fs::write(path, &expected).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         return;
     }
-    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    let actual = std::fs::read_to_string(path).unwrap_or_default();
     if actual == expected {
         return;
     }
     let diff = line_diff(&actual, &expected);
     panic!(
-        "{} is not what the table of rows gives; run `make docs` \
-         (UPDATE_DOCS=1 cargo test -p greenlight-codedeploy --test faults fault_matrix_doc).\n{diff}",
+        "{} is not what the table of rows gives; run `make docs`.\n{diff}",
         path.display()
     );
 }

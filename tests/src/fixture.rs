@@ -641,15 +641,15 @@ async fn create_deployment(
 }
 
 /// moto's default VPC and two of its subnets.
-struct Network {
-    vpc: String,
-    subnets: [String; 2],
+pub(crate) struct Network {
+    pub(crate) vpc: String,
+    pub(crate) subnets: [String; 2],
 }
 
 /// Reads the default VPC's subnets with one raw EC2 query call: the EC2 SDK
 /// crate is too big to build for this. moto routes by the service in the
 /// `Authorization` header's credential scope, and checks no signature.
-async fn default_network(endpoint: &str) -> Network {
+pub(crate) async fn default_network(endpoint: &str) -> Network {
     let xml = reqwest::Client::builder()
         .no_proxy()
         .build()

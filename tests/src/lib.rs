@@ -26,6 +26,8 @@
 pub mod aws_front;
 pub mod binaries;
 pub mod codedeploy;
+pub mod ecs_faults;
+pub mod ecs_native;
 pub mod fault_doc;
 pub mod fixture;
 pub mod green;

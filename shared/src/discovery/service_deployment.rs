@@ -10,9 +10,10 @@ use crate::spec::ListenerChoice;
 
 /// Finds green behind service deployment `arn`.
 ///
-/// `routed_by` is the listener whose rule sends all its traffic to green at
-/// this moment (the test listener before production moves, production
-/// after): its heavier target group is green's. `probe`, when the URL is
+/// Green's target group is the one the test listener's rule sends more of
+/// its traffic to: from the test traffic shift on, that is green, whatever
+/// production does. Without a test listener, `routed_by` says which rule
+/// to read instead (the production listener, once production has moved). `probe`, when the URL is
 /// discovered, is the listener the checks go to; it must send traffic to
 /// green, or the checks would judge blue, which is refused.
 pub async fn discover_service_deployment<C: Cloud>(
@@ -37,6 +38,11 @@ pub async fn discover_service_deployment<C: Cloud>(
         return Err(unsupported(format!(
             "service revision {revision} has no load balancer with advancedConfiguration (alternateTargetGroupArn, productionListenerRule): not a blue/green service behind a load balancer"
         )));
+    };
+    let routed_by = if balancer.test_listener_rule.is_some() {
+        ListenerChoice::Test
+    } else {
+        routed_by
     };
     let routing = rule(cloud, &balancer, routed_by, &revision).await?;
     let green_target_group_arn = heavier(&balancer, &routing).ok_or_else(|| {
