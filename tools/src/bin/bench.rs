@@ -10,6 +10,7 @@
 //! - time to verdict: a warm process, N checks against a green server that
 //!   answers each request after a fixed delay, from queueing the invocation to
 //!   its answer (verdict and report included);
+//! - the ECS-native hook the same way (see `ecs`);
 //! - artifact size: the arm64 bootstrap built by `cargo lambda build` and its
 //!   zip, when present.
 //!
@@ -20,6 +21,9 @@
 //! `--render` rewrites BENCHMARKS.md from a BENCHMARKS.json without measuring.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+
+#[path = "bench/ecs.rs"]
+mod ecs;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -453,8 +457,9 @@ fn write_outputs(report: &Value, options: &Options) {
     std::fs::write(&json_path, text + "\n").expect("write BENCHMARKS.json");
     let md_path = options.out.with_extension("md");
     let measured = format!(
-        "{START_MARK}\n{}{}{END_MARK}",
+        "{START_MARK}\n{}{}{}{END_MARK}",
         markdown(report, options),
+        ecs::markdown(report, options.runs, options.delay.as_millis()),
         micro_markdown(report)
     );
     let existing = std::fs::read_to_string(&md_path).unwrap_or_default();
@@ -520,6 +525,7 @@ async fn main() {
         );
         hooks.push(entry);
     }
+    let ecs = ecs::measure(options.runs, &slow, &front).await;
     let report = json!({
         "machine": machine(),
         "method": {
@@ -528,6 +534,7 @@ async fn main() {
             "check_counts": CHECK_COUNTS,
         },
         "hooks": hooks,
+        "ecs": ecs,
         "micro": micro_benchmarks(),
     });
     write_outputs(&report, &options);
