@@ -21,8 +21,8 @@
 //!   spec is found at once, each with its path ([`plan::SpecError`]). The
 //!   plan also holds the [`redaction::Redactor`] that knows every secret.
 //! * [`Context`] says what a judgement is about: the [`Hook`] whose checks
-//!   run, where green is ([`Green`]: a URL, or a CodeDeploy deployment to
-//!   discover) and the stop time.
+//!   run, where green is ([`Green`]: a URL, a CodeDeploy deployment, or an
+//!   ECS-native service deployment to discover) and the stop time.
 //! * [`Ports`] are what the engine calls out to: [`probe::HttpProbe`]
 //!   (HTTP; [`probe::ReqwestProbe`] is the adapter), [`cloud::Cloud`] (AWS
 //!   reads; the adapters are in the `greenlight-aws` crate, and
@@ -33,11 +33,15 @@
 //!   typed [`StageFailure`]. Everything that tries again (check retries,
 //!   readiness polls, the bake's looks) runs in one deadline-bounded loop,
 //!   [`attempts::until_done`].
+//! * [`judge_round`] is the same judgement in rounds, for a caller that
+//!   asks again instead of waiting (ECS lifecycle hooks): each round ends
+//!   in a verdict, or in a [`RoundState`] to resume from (green not ready
+//!   yet, a bake between two looks).
 //! * [`Verdict`] is the value that comes back, redacted: a [`Status`], the
 //!   [`check::CheckResult`] of each check and gate (expected, actual,
 //!   attempts, duration), and the reasons. The front doors log it and turn
-//!   it into their answer: a CodeDeploy status (`functions/`), an exit code
-//!   and a JUnit file (`cli/`).
+//!   it into their answer: a CodeDeploy status (`functions/`), a
+//!   `hookStatus` for ECS (`ecs/`), an exit code and a JUnit file (`cli/`).
 //!
 //! [`Settings`] is one hook function's configuration (the plan, or why there
 //! is none; dry run; the reporting margin), which a front door reads from
