@@ -98,25 +98,29 @@ pub fn read(
 }
 
 /// `details` with `round` carried for `deployment` at `stage`; the
-/// service's own keys are kept.
+/// service's own keys are kept. A state larger than [`read`] accepts is
+/// refused here, not one round later.
 pub fn write(
     details: &Map<String, Value>,
     deployment: &str,
     stage: EcsStage,
     round: RoundState,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, DetailsError> {
     let carried = Carried {
         v: VERSION,
         deployment: deployment.to_owned(),
         stage,
         round,
     };
+    let value = serde_json::to_value(carried)
+        .map_err(|error| DetailsError::Malformed(error.to_string()))?;
+    let size = serde_json::to_string(&value).map_or(usize::MAX, |text| text.len());
+    if size > MAX_BYTES {
+        return Err(DetailsError::TooLarge(size));
+    }
     let mut out = details.clone();
-    out.insert(
-        KEY.to_owned(),
-        serde_json::to_value(carried).unwrap_or(Value::Null),
-    );
-    out
+    out.insert(KEY.to_owned(), value);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -148,7 +152,8 @@ mod tests {
             DEPLOYMENT,
             EcsStage::PostProductionTrafficShift,
             round(),
-        );
+        )
+        .unwrap();
         assert_eq!(written["team"], "web");
         assert!(serde_json::to_string(&written).unwrap().len() < 300);
         let back = read(&written, DEPLOYMENT, EcsStage::PostProductionTrafficShift).unwrap();
@@ -160,13 +165,32 @@ mod tests {
     }
 
     #[test]
+    fn a_state_too_large_to_read_back_is_not_written() {
+        let mut huge = round();
+        huge.bake.as_mut().unwrap().seen = vec![true; 1000];
+        let refused = write(
+            &Map::new(),
+            DEPLOYMENT,
+            EcsStage::PostProductionTrafficShift,
+            huge,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            refused.contains("more than the 4096 greenlight ever writes"),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn a_state_that_is_not_ours_for_this_deployment_is_refused() {
         let good = write(
             &Map::new(),
             DEPLOYMENT,
             EcsStage::PostProductionTrafficShift,
             round(),
-        );
+        )
+        .unwrap();
         let mut cases: Vec<(Value, &str)> = vec![
             (
                 json!("resume"),

@@ -164,26 +164,32 @@ impl<P: HttpProbe, C: Cloud> EcsHook<P, C> {
             .map_or(0, millis);
         match judge_round(plan, &context, state, now_ms, ports).await {
             RoundOutcome::Done(verdict) => from_verdict(&verdict),
-            RoundOutcome::Again { state, after, why } => Answer::in_progress(
-                after,
-                details::write(
+            RoundOutcome::Again { state, after, why } => {
+                match details::write(
                     &event.hook_details,
                     &event.deployment_arn,
                     event.stage,
                     state,
-                ),
-                why,
-            ),
+                ) {
+                    Ok(carried) => Answer::in_progress(after, carried, why),
+                    Err(problem) => Answer::failed(problem.to_string()),
+                }
+            }
         }
     }
 }
 
-/// A verdict as an answer, its reasons as the reason.
+/// A verdict as an answer, its reasons (and warnings) as the reason.
 fn from_verdict(verdict: &Verdict) -> Answer {
     let failing = verdict.failing_checks().join(", ");
+    let warnings = if verdict.warnings.is_empty() {
+        String::new()
+    } else {
+        format!(" (warnings: {})", verdict.warnings.join(" | "))
+    };
     match verdict.status {
         Status::Succeeded => Answer::succeeded(format!(
-            "{} check(s) passed for {}",
+            "{} check(s) passed for {}{warnings}",
             verdict.checks.len(),
             verdict.hook
         )),

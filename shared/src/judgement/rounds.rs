@@ -24,7 +24,7 @@ use tracing::info;
 use super::{Context, Ports, judge, stages};
 use crate::check::CheckResult;
 use crate::cloud::{Cloud, MetricQuery};
-use crate::gate::{BAKE, finish, look, metric_query, without_data};
+use crate::gate::{BAKE, finish, look, metric_query, nothing_to_watch, without_data};
 use crate::hook::Hook;
 use crate::plan::{MetricGate, Plan};
 use crate::probe::HttpProbe;
@@ -221,6 +221,9 @@ async fn bake_round<P: HttpProbe, C: Cloud, G: Progress>(
         Err(failure) => return failed(failure.to_string()),
     };
     let alarms = stages::alarm_names(plan, deployment.as_ref());
+    if let Some(why) = nothing_to_watch(bake, &alarms, deployment.as_ref()) {
+        return failed(format!("{BAKE}: {why}"));
+    }
     let queries: Result<Vec<(MetricGate, MetricQuery)>, String> = bake
         .metrics
         .iter()

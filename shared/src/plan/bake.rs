@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::limits::{MAX_INTERVAL_MS, MAX_WINDOW_MS};
+use super::limits::{MAX_BAKE_MS, MAX_INTERVAL_MS};
 use super::problem::NOT_SHOWN;
 use super::validator::Validator;
 use crate::spec::{BakeSpec, MetricGateSpec};
@@ -78,11 +78,11 @@ impl Breach {
 
 impl Validator {
     pub(super) fn bake(&mut self, spec: &BakeSpec) -> Bake {
-        if !(1..=MAX_WINDOW_MS).contains(&spec.duration_ms) {
+        if !(1..=MAX_BAKE_MS).contains(&spec.duration_ms) {
             self.problem(
                 "bake.duration_ms",
                 format!(
-                    "expected 1..={MAX_WINDOW_MS} (a Lambda runs at most 15 minutes), got {}",
+                    "expected 1..={MAX_BAKE_MS} (a day; a CodeDeploy hook's bake must also fit in its Lambda run), got {}",
                     spec.duration_ms
                 ),
             );

@@ -50,3 +50,18 @@ fn a_metric_gate_may_require_data() {
         .remove("require_data");
     assert!(!self::plan(&spec).bake.expect("a bake").metrics[0].require_data);
 }
+
+#[test]
+fn a_bake_may_last_a_day_and_no_longer() {
+    let mut spec = spec(vec![check("health")]);
+    spec["alarms"] = json!({"names": ["web-5xx"]});
+    spec["bake"] = json!({"duration_ms": 3_600_000});
+    assert!(plan(&spec).bake.is_some());
+    spec["bake"] = json!({"duration_ms": 86_400_001});
+    assert_eq!(
+        problems(&spec),
+        vec![
+            "bake.duration_ms: expected 1..=86400000 (a day; a CodeDeploy hook's bake must also fit in its Lambda run), got 86400001"
+        ]
+    );
+}

@@ -9,6 +9,10 @@ pub(super) const MAX_TIMEOUT_MS: u64 = 300_000;
 pub(super) const MAX_INTERVAL_MS: u64 = 300_000;
 /// A Lambda runs at most 15 minutes.
 pub(super) const MAX_WINDOW_MS: u64 = 900_000;
+/// The longest bake: a day, the longest an ECS lifecycle hook may run (its
+/// bake runs in rounds). A CodeDeploy hook bakes within one Lambda run and
+/// refuses, when it runs, a bake that does not fit.
+pub(super) const MAX_BAKE_MS: u64 = 86_400_000;
 pub(super) const MAX_ATTEMPTS: u32 = 1000;
 /// Shortest pause between unlimited attempts: no hot loop against green.
 pub(super) const MIN_UNBOUNDED_INTERVAL: Duration = Duration::from_millis(100);
