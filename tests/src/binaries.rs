@@ -167,12 +167,14 @@ fn build_hooks(profile: &str, extra: &[&str]) {
         .args(["build", "--locked", "--quiet", "--profile", profile])
         .args(extra)
         .current_dir(workspace_root());
-    build.args(["-p", "greenlight-codedeploy", "--bins"]);
+    build.args(["-p", "greenlight-codedeploy"]);
     // The demo and the benchmarks run the ECS-native hook too; the
     // abort-on-panic rows are the CodeDeploy hooks' alone.
     if profile != "e2e-abort" {
-        build.args(["-p", "greenlight-ecs", "--bins"]);
+        build.args(["-p", "greenlight-ecs"]);
     }
+    // Once: cargo refuses `--bins` given twice.
+    build.arg("--bins");
     let status = build
         .status()
         .expect("run cargo build for the hook binaries");

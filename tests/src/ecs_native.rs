@@ -217,7 +217,12 @@ impl EcsNative {
             stage,
             "RECONCILE_SERVICE" | "PRE_SCALE_UP" | "POST_SCALE_UP"
         );
-        let prod_on_green = matches!(stage, "POST_PRODUCTION_TRAFFIC_SHIFT");
+        // Production's weights name green from its shift on: at
+        // PRODUCTION_TRAFFIC_SHIFT green at 0 would read as a rollback.
+        let prod_on_green = matches!(
+            stage,
+            "PRODUCTION_TRAFFIC_SHIFT" | "POST_PRODUCTION_TRAFFIC_SHIFT"
+        );
         let weights = |green: bool| {
             let green = if green && !rollback { 100 } else { 0 };
             json!({BLUE_REVISION: 100 - green, GREEN_REVISION: green})
