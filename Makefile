@@ -1,6 +1,7 @@
 # greenlight: CodeDeploy lifecycle hooks for ECS blue/green, in Rust.
 #
-#   make demo                 run the three hooks locally on built-in sample data
+#   make demo                 run the three hooks locally on built-in sample data, then an
+#                             ECS-native deployment through the ECS lifecycle hook's stages (moto)
 #   make demo SCENARIO=broken the same, with a green service that answers wrongly
 #   make test                 every test: unit, schema, end-to-end on the real binaries
 #   make lint                 rustfmt, clippy (warnings as errors), cargo-deny, SAM templates, IAM policy, examples
@@ -8,8 +9,11 @@
 #   make schema               regenerate schema/greenlight-spec.schema.json
 #   make docs                 regenerate docs/fault-matrix.md from the table of fault rows
 #   make local                sample green + CodeDeploy stand-in on fixed ports (for watch/invoke)
-#   make watch                cargo lambda watch, with the hooks pointed at `make local`
+#   make watch                cargo lambda watch (every hook, the ECS one too), pointed at `make local`
 #   make invoke HOOK=...      cargo lambda invoke HOOK with events/HOOK.json
+#   make invoke HOOK=ecs-lifecycle-hook EVENT=ecs-post-test-traffic-shift
+#                             the ECS hook with events/EVENT.json (EVENT defaults to HOOK;
+#                             events/ecs-*.json: one per gated stage, and a rollback)
 #   make build                release arm64 build for Lambda: target/lambda/<hook>/bootstrap.zip
 #   make package              the three zips in dist/, with sizes and SHA-256
 #   make sam-build            sam build (SAM_TEMPLATE=template.yaml), Cargo.lock checked first
@@ -26,6 +30,9 @@ SAM_VENV ?= .venv-sam
 PYTHON ?= python3
 SCENARIO ?= healthy
 HOOK ?= after-allow-test-traffic
+# The sample event in events/ that `make invoke` sends: the hook's own by
+# default; the ECS hook has one per stage (ecs-<stage>.json).
+EVENT ?= $(HOOK)
 export SCENARIO
 
 .PHONY: demo test lint fetch fmt schema docs local watch invoke venv toolchain clean build package sam-build arm64 bench fuzz
@@ -38,9 +45,12 @@ toolchain:
 	  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy; \
 	fi
 
-demo: toolchain
+# The demo's ECS-native part runs a service deployment in moto: the same
+# moto as the end-to-end tests, installed into the venv on first use.
+demo: toolchain $(VENV)/bin/moto_server
 	$(CARGO) build $(LOCKED) --quiet -p greenlight-cli
-	$(CARGO) run $(LOCKED) --quiet -p greenlight-tools --bin greenlight-demo
+	GREENLIGHT_MOTO_SERVER="$(abspath $(VENV))/bin/moto_server" \
+	  $(CARGO) run $(LOCKED) --quiet -p greenlight-tools --bin greenlight-demo
 
 # Cargo builds the hook binaries before the end-to-end tests that run them
 # (CARGO_BIN_EXE_*); those run them against moto's AWS emulator from the venv.
@@ -164,6 +174,9 @@ bench: build
 local: toolchain
 	$(CARGO) run $(LOCKED) --quiet -p greenlight-tools --bin greenlight-demo -- serve
 
+# cargo lambda watch serves every binary of the workspace: the three
+# CodeDeploy hooks and ecs-lifecycle-hook. The local spec has a target.url
+# and no readiness wait, so the ECS hook needs no AWS either.
 watch: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 	GREENLIGHT_SPEC_FILE="$(CURDIR)/examples/local-spec.json" \
@@ -174,7 +187,8 @@ watch: venv
 	cargo lambda watch $(LOCKED)
 
 invoke: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke $(HOOK) --data-file events/$(HOOK).json
+	@test -f events/$(EVENT).json || { echo "no events/$(EVENT).json; the sample events: $$(cd events && ls *.json | sed 's/\.json$$//' | tr '\n' ' ')"; exit 1; }
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke $(HOOK) --data-file events/$(EVENT).json
 
 clean:
 	$(CARGO) clean

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use greenlight_e2e::aws_front::{AlarmState, Script};
 use greenlight_e2e::ecs_native::{DEPLOYMENT_ARN, EcsNative};
+use greenlight_e2e::hook::{sample_event, workspace_root};
 use greenlight_e2e::{cargo_ecs_hook, green::Behaviour};
 use serde_json::{Value, json};
 
@@ -68,6 +69,11 @@ async fn a_deployment_goes_through_every_stage_checked_on_the_right_listener() {
     );
     assert_eq!(
         reasons[4], "2 check(s) passed for AfterAllowTestTraffic",
+        "{reasons:?}"
+    );
+    // AND production's shift going forward is not taken for a rollback
+    assert!(
+        reasons[6].starts_with("nothing to check at PRODUCTION_TRAFFIC_SHIFT"),
         "{reasons:?}"
     );
 }
@@ -317,4 +323,45 @@ async fn a_stage_probing_a_listener_that_serves_blue_is_refused() {
         early_reasons[0].contains("target.listener"),
         "{early_reasons:?}"
     );
+}
+
+#[tokio::test]
+async fn the_sample_ecs_events_are_answered_as_their_stage_says() {
+    cargo_ecs_hook!();
+    // GIVEN the ECS-native samples of events/ (named ecs-*.json; the others
+    // are CodeDeploy's), and the world they name with production on green
+    let mut samples: Vec<String> = std::fs::read_dir(workspace_root().join("events"))
+        .expect("events/")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("ecs-") && name.ends_with(".json"))
+        .map(|name| name.trim_end_matches(".json").to_owned())
+        .collect();
+    samples.sort();
+    assert_eq!(samples.len(), 4, "{samples:?}");
+    let world = EcsNative::new().await;
+    world.shift_production().await;
+    let hook = world.start(&world.spec(json!({})), &[]).await;
+    // WHEN each is sent as it is
+    let mut answers = Vec::new();
+    for sample in &samples {
+        let answer = hook.invoke(sample_event(sample), TIMEOUT).await;
+        answers.push((sample.as_str(), status(&answer).to_owned()));
+    }
+    let reasons = answer_reasons(&hook.stop().await);
+    // THEN every one succeeds: the gated stages on their checks, the
+    // rollback passing through
+    assert!(
+        answers.iter().all(|(_, s)| s == "SUCCEEDED"),
+        "{answers:?}\n{reasons:?}"
+    );
+    for (sample, reason) in samples.iter().zip(&reasons) {
+        let passed_through = reason.starts_with("rollback passes through");
+        assert_eq!(
+            sample.ends_with("-rollback"),
+            passed_through,
+            "{sample}: {reason}"
+        );
+    }
+    assert_eq!(world.test_green.requests(), 2);
+    assert_eq!(world.prod_green.requests(), 1);
 }

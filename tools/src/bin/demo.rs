@@ -1,8 +1,13 @@
 //! `make demo`: runs the three real hook binaries, in lifecycle order, against
 //! a built-in sample green service and a local CodeDeploy stand-in, and prints
-//! each verdict. `SCENARIO=broken` makes green answer wrongly.
+//! each verdict; then the `greenlight` command line once; then an ECS-native
+//! deployment through the ECS lifecycle hook, stage by stage ([`ecs`]).
+//! `SCENARIO=broken` makes green answer wrongly.
 
 #![allow(clippy::print_stdout)]
+
+#[path = "demo/ecs.rs"]
+mod ecs;
 
 use std::time::Duration;
 
@@ -97,7 +102,9 @@ async fn main() -> Result<(), String> {
         "{} of 3 hooks succeeded. Logs as JSON: VERBOSE=1 make demo. Other scenarios: SCENARIO=broken|down|slow make demo\n",
         3 - failed
     );
-    show_the_command_line(&spec, &green.url())
+    show_the_command_line(&spec, &green.url())?;
+    println!();
+    ecs::run(behaviour, verbose).await.map(|_| ())
 }
 
 /// Runs the `greenlight` command line once, with the demo's spec, against
@@ -180,7 +187,7 @@ async fn serve(behaviour: Behaviour) {
         codedeploy.url()
     );
     println!(
-        "now: `make watch` in a second terminal, `make invoke HOOK=...` in a third. Ctrl-C stops."
+        "now: `make watch` in a second terminal, `make invoke HOOK=...` in a third (the ECS hook: HOOK=ecs-lifecycle-hook EVENT=ecs-post-test-traffic-shift). Ctrl-C stops."
     );
     let mut shown = 0;
     loop {
