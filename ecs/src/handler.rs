@@ -181,7 +181,6 @@ impl<P: HttpProbe, C: Cloud> EcsHook<P, C> {
 
 /// A verdict as an answer, its reasons (and warnings) as the reason.
 fn from_verdict(verdict: &Verdict) -> Answer {
-    let failing = verdict.failing_checks().join(", ");
     let warnings = if verdict.warnings.is_empty() {
         String::new()
     } else {
@@ -193,11 +192,8 @@ fn from_verdict(verdict: &Verdict) -> Answer {
             verdict.checks.len(),
             verdict.hook
         )),
-        Status::Failed if failing.is_empty() => Answer::failed(verdict.reasons.join(" | ")),
-        Status::Failed => Answer::failed(format!(
-            "failing: {failing}: {}",
-            verdict.reasons.join(" | ")
-        )),
+        // Each reason starts with its check's name.
+        Status::Failed => Answer::failed(format!("{}{warnings}", verdict.reasons.join(" | "))),
     }
 }
 

@@ -79,7 +79,7 @@ pub fn rows() -> Vec<EcsRow> {
                 "green_answers_wrongly",
                 "Green answers 200 with the wrong JSON",
                 "FAILED",
-                "failing: health",
+                "health: expected json $.status == \"ok\"",
             )
         },
         EcsRow {
