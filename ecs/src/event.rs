@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use greenlight::hook::EcsStage;
+use greenlight::json_kind::json_kind;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -56,17 +57,6 @@ pub enum EventError {
     },
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn invalid(field: &'static str, expected: &'static str, got: String) -> EventError {
     EventError::Invalid {
         field,
@@ -87,7 +77,11 @@ fn text(
         Some(Value::String(s)) if s.len() > MAX_ID_BYTES => {
             Err(invalid(path, "an ID or ARN", format!("{} bytes", s.len())))
         }
-        Some(other) => Err(invalid(path, "a non-empty string", kind(other).to_owned())),
+        Some(other) => Err(invalid(
+            path,
+            "a non-empty string",
+            json_kind(other).to_owned(),
+        )),
     }
 }
 
@@ -111,7 +105,7 @@ fn weights(
             return Err(invalid(
                 path,
                 "a map of revision ARNs to weights",
-                kind(other).to_owned(),
+                json_kind(other).to_owned(),
             ));
         }
     };
@@ -127,7 +121,7 @@ impl EcsEvent {
     /// Reads an ECS lifecycle hook event.
     pub fn parse(payload: &Value) -> Result<EcsEvent, EventError> {
         let Value::Object(event) = payload else {
-            return Err(EventError::NotAnObject(kind(payload)));
+            return Err(EventError::NotAnObject(json_kind(payload)));
         };
         let stage_name = text(event, "lifecycleStage", "lifecycleStage")?;
         let stage = EcsStage::from_name(&stage_name).ok_or_else(|| {
@@ -146,7 +140,7 @@ impl EcsEvent {
                 return Err(invalid(
                     "executionDetails",
                     "an object",
-                    kind(other).to_owned(),
+                    json_kind(other).to_owned(),
                 ));
             }
         };
@@ -166,7 +160,13 @@ impl EcsEvent {
         let hook_details = match event.get("hookDetails") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(map)) => map.clone(),
-            Some(other) => return Err(invalid("hookDetails", "an object", kind(other).to_owned())),
+            Some(other) => {
+                return Err(invalid(
+                    "hookDetails",
+                    "an object",
+                    json_kind(other).to_owned(),
+                ));
+            }
         };
         Ok(EcsEvent {
             execution_id: text(event, "executionId", "executionId")?,

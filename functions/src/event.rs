@@ -4,6 +4,7 @@
 //! is wrong: with no valid IDs there is nobody to report to, so the message is
 //! all an operator gets.
 
+use greenlight::json_kind::json_kind;
 use serde_json::Value;
 use thiserror::Error;
 
@@ -52,7 +53,7 @@ impl HookEvent {
     pub fn parse(payload: &Value) -> Result<Self, EventError> {
         let object = payload
             .as_object()
-            .ok_or_else(|| EventError::NotAnObject(json_type(payload)))?;
+            .ok_or_else(|| EventError::NotAnObject(json_kind(payload)))?;
         let field = |name: &'static str| -> Result<String, EventError> {
             match object.get(name) {
                 None => Err(EventError::Missing(name)),
@@ -75,7 +76,7 @@ impl HookEvent {
                 }),
                 Some(other) => Err(EventError::Invalid {
                     field: name,
-                    got: json_type(other).to_owned(),
+                    got: json_kind(other).to_owned(),
                 }),
             }
         };
@@ -83,18 +84,6 @@ impl HookEvent {
             deployment_id: field("DeploymentId")?,
             execution_id: field("LifecycleEventHookExecutionId")?,
         })
-    }
-}
-
-/// A JSON value's type, for messages.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -57,6 +57,7 @@ pub mod evaluation;
 pub mod fault_injection;
 pub mod gate;
 pub mod hook;
+pub mod json_kind;
 pub mod json_path;
 pub mod judgement;
 pub mod lifecycle;

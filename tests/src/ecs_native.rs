@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 
 use crate::aws_front::{AwsFront, Script, ServiceDeployment};
 use crate::binaries::ECS_HOOK;
-use crate::fixture::default_network;
 use crate::green::{Behaviour, GreenService};
 use crate::hook::{Build, HookProcess};
 use crate::moto::MotoServer;
@@ -59,62 +58,31 @@ impl EcsNative {
         let front = AwsFront::start(Some(moto.url())).await;
         let config = crate::moto::sdk_config(&moto.url());
         let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-        let network = default_network(&moto.url()).await;
-        let load_balancer = elb
-            .create_load_balancer()
-            .name("greenlight-native")
-            .subnets(&network.subnets[0])
-            .subnets(&network.subnets[1])
-            .scheme(elb::LoadBalancerSchemeEnum::InternetFacing)
-            .r#type(elb::LoadBalancerTypeEnum::Application)
-            .send()
-            .await
-            .expect("CreateLoadBalancer")
-            .load_balancers
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .expect("a load balancer");
-        let load_balancer_arn = load_balancer.load_balancer_arn.expect("an ALB ARN");
-        let load_balancer_dns = load_balancer.dns_name.expect("an ALB DNS name");
+        let network = crate::elb::default_network(&moto.url()).await;
+        let (load_balancer_arn, load_balancer_dns) =
+            crate::elb::create_alb(&elb, &network, "greenlight-native").await;
         let mut target_groups = Vec::new();
         for colour in ["blue", "green"] {
-            let arn = elb
-                .create_target_group()
-                .name(format!("native-{colour}"))
-                .protocol(elb::ProtocolEnum::Http)
-                .port(8080)
-                .vpc_id(&network.vpc)
-                .target_type(elb::TargetTypeEnum::Ip)
-                .send()
-                .await
-                .expect("CreateTargetGroup")
-                .target_groups
-                .unwrap_or_default()
-                .into_iter()
-                .next()
-                .and_then(|tg| tg.target_group_arn)
-                .expect("a target group ARN");
+            let arn = crate::elb::create_target_group(
+                &elb,
+                &network,
+                &format!("native-{colour}"),
+                8080,
+                None,
+            )
+            .await;
             target_groups.push(arn);
         }
         let (blue, green) = (target_groups[0].clone(), target_groups[1].clone());
         let mut rules = Vec::new();
         for (listener_port, green_weight) in [(port(&prod_green), 0), (port(&test_green), 100)] {
-            let listener = elb
-                .create_listener()
-                .load_balancer_arn(&load_balancer_arn)
-                .protocol(elb::ProtocolEnum::Http)
-                .port(i32::from(listener_port))
-                .default_actions(forward(&blue, &green, green_weight))
-                .send()
-                .await
-                .expect("CreateListener")
-                .listeners
-                .unwrap_or_default()
-                .into_iter()
-                .next()
-                .and_then(|l| l.listener_arn)
-                .expect("a listener ARN");
+            let listener = crate::elb::create_listener(
+                &elb,
+                &load_balancer_arn,
+                listener_port,
+                forward(&blue, &green, green_weight),
+            )
+            .await;
             let rule = elb
                 .create_rule()
                 .listener_arn(listener)

@@ -246,7 +246,7 @@ async fn create(setup: Setup, config: &SdkConfig, front: &AwsFront) -> EcsBlueGr
     let endpoint = config
         .endpoint_url()
         .expect("an SDK config with an endpoint");
-    let network = default_network(endpoint).await;
+    let network = crate::elb::default_network(endpoint).await;
 
     // ECS: cluster, task definition.
     ecs.create_cluster()
@@ -284,43 +284,14 @@ async fn create(setup: Setup, config: &SdkConfig, front: &AwsFront) -> EcsBlueGr
         .expect("a task definition ARN");
 
     // ELB: an internet-facing ALB, target groups, listeners, targets.
-    let load_balancer = elb
-        .create_load_balancer()
-        .name("greenlight-alb")
-        .subnets(&network.subnets[0])
-        .subnets(&network.subnets[1])
-        .scheme(elb::LoadBalancerSchemeEnum::InternetFacing)
-        .r#type(elb::LoadBalancerTypeEnum::Application)
-        .send()
-        .await
-        .expect("CreateLoadBalancer")
-        .load_balancers
-        .unwrap_or_default()
-        .into_iter()
-        .next()
-        .expect("a load balancer");
-    let load_balancer_arn = load_balancer.load_balancer_arn.expect("an ALB ARN");
-    let load_balancer_dns = load_balancer.dns_name.expect("an ALB DNS name");
+    let (load_balancer_arn, load_balancer_dns) =
+        crate::elb::create_alb(&elb, &network, "greenlight-alb").await;
     let mut sides = Vec::new();
     for (colour, ip) in [("blue", "10.0.1.10"), ("green", "10.0.1.20")] {
         let name = format!("greenlight-{colour}");
-        let arn = elb
-            .create_target_group()
-            .name(&name)
-            .protocol(elb::ProtocolEnum::Http)
-            .port(i32::from(CONTAINER_PORT))
-            .vpc_id(&network.vpc)
-            .target_type(elb::TargetTypeEnum::Ip)
-            .health_check_path("/health")
-            .send()
-            .await
-            .expect("CreateTargetGroup")
-            .target_groups
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .and_then(|tg| tg.target_group_arn)
-            .expect("a target group ARN");
+        let arn =
+            crate::elb::create_target_group(&elb, &network, &name, CONTAINER_PORT, Some("/health"))
+                .await;
         elb.register_targets()
             .target_group_arn(&arn)
             .targets(
@@ -335,29 +306,12 @@ async fn create(setup: Setup, config: &SdkConfig, front: &AwsFront) -> EcsBlueGr
         sides.push((name, arn, ip.to_owned()));
     }
     let listener = |port: u16, target_group: String| {
-        let elb = elb.clone();
-        let load_balancer_arn = load_balancer_arn.clone();
-        async move {
-            elb.create_listener()
-                .load_balancer_arn(load_balancer_arn)
-                .protocol(elb::ProtocolEnum::Http)
-                .port(i32::from(port))
-                .default_actions(
-                    elb::Action::builder()
-                        .r#type(elb::ActionTypeEnum::Forward)
-                        .target_group_arn(target_group)
-                        .build(),
-                )
-                .send()
-                .await
-                .expect("CreateListener")
-                .listeners
-                .unwrap_or_default()
-                .into_iter()
-                .next()
-                .and_then(|l| l.listener_arn)
-                .expect("a listener ARN")
-        }
+        let (elb, load_balancer_arn) = (elb.clone(), load_balancer_arn.clone());
+        let forward = elb::Action::builder()
+            .r#type(elb::ActionTypeEnum::Forward)
+            .target_group_arn(target_group)
+            .build();
+        async move { crate::elb::create_listener(&elb, &load_balancer_arn, port, forward).await }
     };
     let prod_listener_arn = listener(setup.prod_port, sides[0].1.clone()).await;
     let test_listener_arn = match setup.test_port {
@@ -638,55 +592,4 @@ async fn create_deployment(
         .expect("CreateDeployment")
         .deployment_id
         .expect("a deployment ID")
-}
-
-/// moto's default VPC and two of its subnets.
-pub(crate) struct Network {
-    pub(crate) vpc: String,
-    pub(crate) subnets: [String; 2],
-}
-
-/// Reads the default VPC's subnets with one raw EC2 query call: the EC2 SDK
-/// crate is too big to build for this. moto routes by the service in the
-/// `Authorization` header's credential scope, and checks no signature.
-pub(crate) async fn default_network(endpoint: &str) -> Network {
-    let xml = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("HTTP client")
-        .post(endpoint)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, \
-             SignedHeaders=host, Signature=0",
-        )
-        .body("Action=DescribeSubnets&Version=2016-11-15")
-        .send()
-        .await
-        .expect("EC2 DescribeSubnets")
-        .text()
-        .await
-        .expect("EC2 DescribeSubnets body");
-    let subnets = elements(&xml, "subnetId");
-    let vpc = elements(&xml, "vpcId").into_iter().next();
-    match (vpc, subnets.as_slice()) {
-        (Some(vpc), [first, second, ..]) => Network {
-            vpc,
-            subnets: [first.clone(), second.clone()],
-        },
-        _ => panic!("moto's default VPC has no two subnets:\n{xml}"),
-    }
-}
-
-/// The text of every `<name>…</name>` element, in order.
-fn elements(xml: &str, name: &str) -> Vec<String> {
-    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-    xml.split(open.as_str())
-        .skip(1)
-        .filter_map(|rest| {
-            rest.split_once(close.as_str())
-                .map(|(text, _)| text.to_owned())
-        })
-        .collect()
 }

@@ -28,6 +28,7 @@ pub mod binaries;
 pub mod codedeploy;
 pub mod ecs_faults;
 pub mod ecs_native;
+pub(crate) mod elb;
 pub mod fault_doc;
 pub mod fixture;
 pub mod green;

@@ -132,32 +132,61 @@ fn env(spec: String) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Waits for the answer and checks it is a reported `Succeeded`: a benchmark
-/// of a failing hook would measure the wrong thing.
-async fn answered(runtime: &RuntimeApi, request_id: &str, hook: &str) {
+/// What is timed: a hook binary, the event it is sent, and the answer that
+/// means it passed. A benchmark of a failing hook would measure the wrong
+/// thing, so every timed answer is checked.
+struct Subject {
+    hook: &'static str,
+    event: Value,
+    /// What a passing answer looks like, for the panic message.
+    expected: &'static str,
+    passed: fn(&Value) -> bool,
+}
+
+impl Subject {
+    /// A CodeDeploy hook with its sample event; it answers what it reported.
+    fn codedeploy(hook: &'static str) -> Subject {
+        Subject {
+            hook,
+            event: sample_event(hook),
+            expected: "a reported Succeeded",
+            passed: |body| body["reported"] == "Succeeded",
+        }
+    }
+}
+
+/// Waits for the answer and checks that it passed.
+async fn answered(runtime: &RuntimeApi, request_id: &str, subject: &Subject) {
     match runtime.answer(request_id, Duration::from_secs(30)).await {
-        Some(Answer::Response(body)) if body["reported"] == "Succeeded" => {}
-        other => panic!("{hook}: expected a Succeeded answer, got {other:?}"),
+        Some(Answer::Response(body)) if (subject.passed)(&body) => {}
+        other => panic!(
+            "{}: expected {}, got {other:?}",
+            subject.hook, subject.expected
+        ),
     }
 }
 
 /// Cold starts of `runs` fresh processes: (durations, peak RSS in KiB).
-async fn cold_starts(hook: &str, runs: usize, front: &AwsFront) -> (Vec<Duration>, Vec<u64>) {
+async fn cold_starts(
+    subject: &Subject,
+    runs: usize,
+    front: &AwsFront,
+) -> (Vec<Duration>, Vec<u64>) {
     let green = GreenService::start(Behaviour::Healthy).await;
     let mut times = Vec::new();
     let mut rss = Vec::new();
     for _ in 0..runs {
         let runtime = RuntimeApi::start().await;
-        let request_id = runtime.enqueue(sample_event(hook), Duration::from_secs(60));
+        let request_id = runtime.enqueue(subject.event.clone(), Duration::from_secs(60));
         let started = Instant::now();
         let process = HookProcess::start(
             Build::Standard,
-            hook,
+            subject.hook,
             &runtime,
             front,
             &env(spec(&green.url(), 1)),
         );
-        answered(&runtime, &request_id, hook).await;
+        answered(&runtime, &request_id, subject).await;
         times.push(started.elapsed());
         if let Some(kib) = process.peak_rss_kib() {
             rss.push(kib);
@@ -169,7 +198,7 @@ async fn cold_starts(hook: &str, runs: usize, front: &AwsFront) -> (Vec<Duration
 
 /// Warm invocations of one process with `checks` checks against `green`.
 async fn verdict_times(
-    hook: &str,
+    subject: &Subject,
     checks: usize,
     runs: usize,
     green: &GreenService,
@@ -178,19 +207,19 @@ async fn verdict_times(
     let runtime = RuntimeApi::start().await;
     let process = HookProcess::start(
         Build::Standard,
-        hook,
+        subject.hook,
         &runtime,
         front,
         &env(spec(&green.url(), checks)),
     );
     // The first invocation opens the connections; it is not counted.
-    let warm_up = runtime.enqueue(sample_event(hook), Duration::from_secs(60));
-    answered(&runtime, &warm_up, hook).await;
+    let warm_up = runtime.enqueue(subject.event.clone(), Duration::from_secs(60));
+    answered(&runtime, &warm_up, subject).await;
     let mut times = Vec::new();
     for _ in 0..runs {
-        let request_id = runtime.enqueue(sample_event(hook), Duration::from_secs(60));
+        let request_id = runtime.enqueue(subject.event.clone(), Duration::from_secs(60));
         let started = Instant::now();
-        answered(&runtime, &request_id, hook).await;
+        answered(&runtime, &request_id, subject).await;
         times.push(started.elapsed());
     }
     process.stop().await;
@@ -497,11 +526,12 @@ async fn main() {
     let slow = GreenService::start(Behaviour::Slow(options.delay)).await;
     let mut hooks = Vec::new();
     for hook in HOOKS {
-        let (cold, rss) = cold_starts(hook, options.runs, &front).await;
+        let subject = Subject::codedeploy(hook);
+        let (cold, rss) = cold_starts(&subject, options.runs, &front).await;
         let floor = report_only(hook, options.runs, &front).await;
         let mut verdicts = serde_json::Map::new();
         for checks in CHECK_COUNTS {
-            let times = verdict_times(hook, checks, options.runs, &slow, &front).await;
+            let times = verdict_times(&subject, checks, options.runs, &slow, &front).await;
             verdicts.insert(checks.to_string(), summary(&times));
         }
         let mut rss_sorted: Vec<f64> = rss.iter().map(|kib| mib(*kib)).collect();

@@ -2,16 +2,14 @@
 //! answer, measured as for the CodeDeploy hooks (a URL, no AWS reads), with
 //! an ECS `POST_TEST_TRAFFIC_SHIFT` event and its `SUCCEEDED` answer.
 
-use std::time::{Duration, Instant};
-
 use greenlight_e2e::aws_front::AwsFront;
 use greenlight_e2e::binaries::ECS_HOOK;
-use greenlight_e2e::green::{Behaviour, GreenService};
-use greenlight_e2e::hook::{Build, HookProcess};
-use greenlight_e2e::runtime_api::{Answer, RuntimeApi};
+use greenlight_e2e::green::GreenService;
 use serde_json::{Value, json};
 
-use super::{CHECK_COUNTS, artifact, env, median, mib, round, spec, summary};
+use super::{
+    CHECK_COUNTS, Subject, artifact, cold_starts, median, mib, round, summary, verdict_times,
+};
 
 fn event() -> Value {
     let green = "arn:aws:ecs:us-east-1:123456789012:service-revision/greenlight/web/2";
@@ -30,71 +28,23 @@ fn event() -> Value {
     })
 }
 
-/// Waits for the answer and checks it is `SUCCEEDED`.
-async fn answered(runtime: &RuntimeApi, request_id: &str) {
-    match runtime.answer(request_id, Duration::from_secs(30)).await {
-        Some(Answer::Response(body)) if body["hookStatus"] == "SUCCEEDED" => {}
-        other => panic!("{ECS_HOOK}: expected a SUCCEEDED answer, got {other:?}"),
+/// The ECS hook sent that event; it passes when it answers `SUCCEEDED`.
+fn subject() -> Subject {
+    Subject {
+        hook: ECS_HOOK,
+        event: event(),
+        expected: "a SUCCEEDED answer",
+        passed: |body| body["hookStatus"] == "SUCCEEDED",
     }
-}
-
-/// Cold starts and peak RSS (KiB) of `runs` fresh processes.
-async fn cold_starts(runs: usize, front: &AwsFront) -> (Vec<Duration>, Vec<u64>) {
-    let green = GreenService::start(Behaviour::Healthy).await;
-    let (mut times, mut rss) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let runtime = RuntimeApi::start().await;
-        let request_id = runtime.enqueue(event(), Duration::from_secs(60));
-        let started = Instant::now();
-        let process = HookProcess::start(
-            Build::Standard,
-            ECS_HOOK,
-            &runtime,
-            front,
-            &env(spec(&green.url(), 1)),
-        );
-        answered(&runtime, &request_id).await;
-        times.push(started.elapsed());
-        rss.extend(process.peak_rss_kib());
-        process.stop().await;
-    }
-    (times, rss)
-}
-
-/// Warm answers of one process with `checks` checks against `green`.
-async fn answer_times(
-    checks: usize,
-    runs: usize,
-    green: &GreenService,
-    front: &AwsFront,
-) -> Vec<Duration> {
-    let runtime = RuntimeApi::start().await;
-    let process = HookProcess::start(
-        Build::Standard,
-        ECS_HOOK,
-        &runtime,
-        front,
-        &env(spec(&green.url(), checks)),
-    );
-    let warm_up = runtime.enqueue(event(), Duration::from_secs(60));
-    answered(&runtime, &warm_up).await;
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let request_id = runtime.enqueue(event(), Duration::from_secs(60));
-        let started = Instant::now();
-        answered(&runtime, &request_id).await;
-        times.push(started.elapsed());
-    }
-    process.stop().await;
-    times
 }
 
 /// The ECS hook's entry of the report.
 pub async fn measure(runs: usize, slow: &GreenService, front: &AwsFront) -> Value {
-    let (cold, rss) = cold_starts(runs, front).await;
+    let subject = subject();
+    let (cold, rss) = cold_starts(&subject, runs, front).await;
     let mut answers = serde_json::Map::new();
     for checks in CHECK_COUNTS {
-        let times = answer_times(checks, runs, slow, front).await;
+        let times = verdict_times(&subject, checks, runs, slow, front).await;
         answers.insert(checks.to_string(), summary(&times));
     }
     let mut rss_sorted: Vec<f64> = rss.iter().map(|kib| mib(*kib)).collect();
