@@ -10,9 +10,9 @@ use aws_sdk_cloudwatch::types::{
 };
 use greenlight::cloud::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
-    DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, ListenerRule,
-    LoadBalancer, MetricQuery, MetricReads, TargetGroupPair, TargetHealth, TaskSetReads,
-    TaskSetState,
+    DeploymentReads, DeploymentTarget, DeploymentTaskSet, EXPRESSION_ID, LifecycleEvent, Listener,
+    ListenerRule, LoadBalancer, MetricQuery, MetricReads, MetricSource, TargetGroupPair,
+    TargetHealth, TaskSetReads, TaskSetState,
 };
 
 use crate::sdk_error::{failed, missing};
@@ -415,27 +415,49 @@ impl MetricReads for SdkCloud {
 
     async fn latest(&self, query: &MetricQuery, window: Duration) -> Result<Option<f64>, AwsError> {
         const API: &str = "cloudwatch:GetMetricData";
-        let mut metric = Metric::builder()
-            .namespace(&query.namespace)
-            .metric_name(&query.metric);
-        for (name, value) in &query.dimensions {
-            metric = metric.dimensions(Dimension::builder().name(name).value(value).build());
-        }
-        let stat = MetricStat::builder()
-            .metric(metric.build())
-            .period(i32::try_from(query.period_s).unwrap_or(60))
-            .stat(&query.stat)
-            .build();
-        let data_query = MetricDataQuery::builder()
-            .id("m0")
-            .metric_stat(stat)
-            .return_data(true)
-            .build();
+        let period = i32::try_from(query.period_s).unwrap_or(60);
+        let stat_query = |id: &str, stat: &greenlight::cloud::MetricStat, return_data: bool| {
+            let mut metric = Metric::builder()
+                .namespace(&stat.namespace)
+                .metric_name(&stat.metric);
+            for (name, value) in &stat.dimensions {
+                metric = metric.dimensions(Dimension::builder().name(name).value(value).build());
+            }
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric.build())
+                        .period(period)
+                        .stat(&stat.stat)
+                        .build(),
+                )
+                .return_data(return_data)
+                .build()
+        };
+        // The result to read: the one query that returns data.
+        let queries = match &query.source {
+            MetricSource::Stat(stat) => vec![stat_query(EXPRESSION_ID, stat, true)],
+            MetricSource::Expression {
+                expression,
+                metrics,
+            } => metrics
+                .iter()
+                .map(|(id, stat)| stat_query(id, stat, false))
+                .chain(std::iter::once(
+                    MetricDataQuery::builder()
+                        .id(EXPRESSION_ID)
+                        .expression(expression)
+                        .return_data(true)
+                        .build(),
+                ))
+                .collect(),
+        };
         let now = SystemTime::now();
         let output = self
             .cloudwatch
             .get_metric_data()
-            .metric_data_queries(data_query)
+            .set_metric_data_queries(Some(queries))
             .start_time((now - window).into())
             .end_time(now.into())
             .scan_by(ScanBy::TimestampDescending)
@@ -447,7 +469,8 @@ impl MetricReads for SdkCloud {
         }
         Ok(output
             .metric_data_results()
-            .first()
+            .iter()
+            .find(|r| r.id() == Some(EXPRESSION_ID))
             .and_then(|r| r.values().first().copied()))
     }
 }

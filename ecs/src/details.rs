@@ -126,6 +126,7 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use greenlight::BakeProgress;
+    use greenlight::plan::GateTally;
     use serde_json::json;
 
     use super::*;
@@ -139,7 +140,14 @@ mod tests {
             bake: Some(BakeProgress {
                 since_ms: 2_000,
                 looks: 1,
-                seen: vec![true, false],
+                gates: vec![
+                    GateTally {
+                        datapoints: 1,
+                        breaches: 1,
+                        run: 0,
+                    },
+                    GateTally::default(),
+                ],
             }),
         }
     }
@@ -167,7 +175,7 @@ mod tests {
     #[test]
     fn a_state_too_large_to_read_back_is_not_written() {
         let mut huge = round();
-        huge.bake.as_mut().unwrap().seen = vec![true; 1000];
+        huge.bake.as_mut().unwrap().gates = vec![GateTally::default(); 1000];
         let refused = write(
             &Map::new(),
             DEPLOYMENT,

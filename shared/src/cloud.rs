@@ -204,19 +204,64 @@ pub struct AlarmState {
     pub reason: Option<String>,
 }
 
-/// A CloudWatch metric statistic.
+/// One CloudWatch metric statistic: what a metric gate reads, or one of the
+/// named metrics its expression combines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MetricQuery {
+pub struct MetricStat {
     /// Namespace.
     pub namespace: String,
     /// Metric name.
     pub metric: String,
     /// Statistic (`Sum`, `p99`…).
     pub stat: String,
+    /// Dimensions (in a plan, values may hold placeholders).
+    pub dimensions: Vec<(String, String)>,
+}
+
+/// What a metric gate's value is: exactly one statistic, or metric math
+/// over named statistics that CloudWatch evaluates (`100 * e / r`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricSource {
+    /// One statistic.
+    Stat(MetricStat),
+    /// A metric math expression over the named statistics.
+    Expression {
+        /// The expression, e.g. `100 * e / r`.
+        expression: String,
+        /// Each name the expression uses (a CloudWatch query `Id`), with its
+        /// statistic.
+        metrics: Vec<(String, MetricStat)>,
+    },
+}
+
+impl Default for MetricSource {
+    fn default() -> Self {
+        MetricSource::Stat(MetricStat::default())
+    }
+}
+
+impl std::fmt::Display for MetricSource {
+    /// `Sum of HTTPCode_Target_5XX_Count`, or `(100 * e / r)`: how a verdict
+    /// line says what was read.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetricSource::Stat(stat) => write!(f, "{}", stat.stat),
+            MetricSource::Expression { expression, .. } => write!(f, "({expression})"),
+        }
+    }
+}
+
+/// The query `Id` of an expression's own result; a gate may not name a
+/// metric so.
+pub const EXPRESSION_ID: &str = "greenlight";
+
+/// A metric gate's read, placeholders filled in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricQuery {
+    /// What to read.
+    pub source: MetricSource,
     /// Period in seconds.
     pub period_s: u32,
-    /// Dimensions.
-    pub dimensions: Vec<(String, String)>,
 }
 
 /// What `DescribeServiceDeployments` tells of an ECS-native (blue/green)

@@ -9,9 +9,9 @@ use tokio::time::Instant;
 use crate::assertion::AssertionResult;
 use crate::attempts::{Backoff, Step, until_done};
 use crate::check::{CheckResult, Outcome};
-use crate::cloud::{MetricQuery, MetricReads};
+use crate::cloud::{MetricQuery, MetricReads, MetricSource, MetricStat};
 use crate::discovery::Deployment;
-use crate::plan::{Bake, GREEN_TARGET_GROUP, LOAD_BALANCER, MetricGate};
+use crate::plan::{Bake, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate};
 use crate::stage::Stage;
 use crate::time::millis;
 
@@ -80,8 +80,34 @@ pub fn metric_query(
     gate: &MetricGate,
     deployment: Option<&Deployment>,
 ) -> Result<MetricQuery, String> {
+    let fill = |stat: &MetricStat| filled(gate, stat, deployment);
+    let source = match &gate.source {
+        MetricSource::Stat(stat) => MetricSource::Stat(fill(stat)?),
+        MetricSource::Expression {
+            expression,
+            metrics,
+        } => MetricSource::Expression {
+            expression: expression.clone(),
+            metrics: metrics
+                .iter()
+                .map(|(id, stat)| Ok((id.clone(), fill(stat)?)))
+                .collect::<Result<_, String>>()?,
+        },
+    };
+    Ok(MetricQuery {
+        source,
+        period_s: gate.period_s,
+    })
+}
+
+/// `stat` with its dimensions' placeholders filled in from `deployment`.
+fn filled(
+    gate: &MetricGate,
+    stat: &MetricStat,
+    deployment: Option<&Deployment>,
+) -> Result<MetricStat, String> {
     let mut dimensions = Vec::new();
-    for (name, value) in &gate.dimensions {
+    for (name, value) in &stat.dimensions {
         let mut value = value.clone();
         if value.contains(GREEN_TARGET_GROUP) {
             let tg = deployment
@@ -102,12 +128,9 @@ pub fn metric_query(
         }
         dimensions.push((name.clone(), value));
     }
-    Ok(MetricQuery {
-        namespace: gate.namespace.clone(),
-        metric: gate.metric.clone(),
-        stat: gate.stat.clone(),
-        period_s: gate.period_s,
+    Ok(MetricStat {
         dimensions,
+        ..stat.clone()
     })
 }
 
@@ -182,8 +205,8 @@ pub async fn bake<M: MetricReads>(
         };
     }
     let end = started + plan.duration;
-    // Whether each metric gate saw a datapoint in any look.
-    let mut seen = vec![false; metrics.len()];
+    // What each metric gate saw so far.
+    let mut tallies = vec![GateTally::default(); metrics.len()];
     until_done(end, Backoff::constant(plan.interval), async |looks| {
         let look = look(
             cloud,
@@ -191,7 +214,7 @@ pub async fn bake<M: MetricReads>(
             fail_if_unreadable,
             metrics,
             stop_at,
-            &mut seen,
+            &mut tallies,
         )
         .await;
         if let Some(reason) = look.failure(started.elapsed(), plan.duration) {
@@ -211,7 +234,7 @@ pub async fn bake<M: MetricReads>(
             return Step::Done(without_data(
                 plan,
                 metrics,
-                &seen,
+                &tallies,
                 looks,
                 started,
                 look.assertions,
@@ -254,14 +277,15 @@ impl Look {
 }
 
 /// One look at `alarms` and `metrics`, each read ending by `stop_at`;
-/// `seen` notes which metric gates saw a datapoint.
+/// `tallies` counts what each metric gate saw, look after look. A gate
+/// fails the look when its breaches go beyond its tolerance.
 pub async fn look<M: MetricReads>(
     cloud: &M,
     alarms: &[String],
     fail_if_unreadable: bool,
     metrics: &[(MetricGate, MetricQuery)],
     stop_at: Instant,
-    seen: &mut [bool],
+    tallies: &mut [GateTally],
 ) -> Look {
     let (mut assertions, error) = if alarms.is_empty() {
         (Vec::new(), None)
@@ -276,7 +300,7 @@ pub async fn look<M: MetricReads>(
             })
     };
     let mut unreadable = false;
-    for ((gate, query), seen) in metrics.iter().zip(seen.iter_mut()) {
+    for ((gate, query), tally) in metrics.iter().zip(tallies.iter_mut()) {
         let window = Duration::from_secs(u64::from(gate.period_s) * 2);
         let read = tokio::time::timeout_at(stop_at, cloud.latest(query, window))
             .await
@@ -286,19 +310,27 @@ pub async fn look<M: MetricReads>(
                     "no answer in time",
                 ))
             });
-        let expected = format!("metric {} {} {}", gate.name, gate.stat, gate.breach);
+        let expected = expected(gate);
         match read {
             // No datapoint: no breach of a ceiling (a 5xx count has none
             // without errors), but a floor is not proven (no traffic).
             Ok(value) => {
-                *seen |= value.is_some();
+                let breached = match value {
+                    Some(v) => gate.breach.breached_by(v),
+                    None => matches!(gate.breach, crate::plan::Breach::Below(_)),
+                };
+                tally.count(value.is_some(), breached);
+                let value = value.map_or_else(|| "no data".to_owned(), |v| v.to_string());
                 assertions.push(AssertionResult {
-                    passed: match value {
-                        Some(v) => !gate.breach.breached_by(v),
-                        None => matches!(gate.breach, crate::plan::Breach::Above(_)),
-                    },
+                    passed: !gate.tolerance.exceeded_by(tally),
                     expected,
-                    actual: value.map_or_else(|| "no data".to_owned(), |v| v.to_string()),
+                    // With a tolerance, what it has tolerated so far.
+                    actual: match (tally.breaches, gate.tolerance.describe()) {
+                        (0, _) | (_, None) => value,
+                        (n, Some(_)) => {
+                            format!("{value} ({n} breaches so far, {} in a row)", tally.run)
+                        }
+                    },
                 });
             }
             // The metric's own assertion, not the alarms': which metric
@@ -323,29 +355,58 @@ pub async fn look<M: MetricReads>(
     }
 }
 
-/// The end of a whole bake: a gate that saw no datapoint in any look fails
-/// if it requires data, and is named in the warnings otherwise.
+/// What a gate's assertion expects: `metric error_rate (100 * e / r) <= 1`,
+/// with its tolerance when it has one.
+fn expected(gate: &MetricGate) -> String {
+    let mut expected = format!("metric {} {} {}", gate.name, gate.source, gate.breach);
+    if let Some(tolerance) = gate.tolerance.describe() {
+        expected.push_str(&format!(" ({tolerance})"));
+    }
+    expected
+}
+
+/// The end of a whole bake: a gate that saw fewer datapoints than it needs
+/// fails, and one that saw none and needs none is named in the warnings.
 pub fn without_data(
     plan: &Bake,
     metrics: &[(MetricGate, MetricQuery)],
-    seen: &[bool],
+    tallies: &[GateTally],
     looks: u32,
     started: Instant,
     mut assertions: Vec<AssertionResult>,
 ) -> Baked {
     let mut warnings = Vec::new();
     let mut reasons = Vec::new();
-    for ((gate, _), _) in metrics.iter().zip(seen).filter(|(_, seen)| !**seen) {
-        let nothing = format!(
-            "metric {} saw no datapoint in {looks} looks over {} ms (a typo in its name or dimensions?)",
-            gate.name,
-            plan.duration.as_millis()
-        );
-        if gate.require_data {
+    for ((gate, _), tally) in metrics.iter().zip(tallies) {
+        let saw = tally.datapoints;
+        if saw >= gate.min_datapoints.max(1) {
+            continue;
+        }
+        let over = plan.duration.as_millis();
+        let nothing = match saw {
+            0 => format!(
+                "metric {} saw no datapoint in {looks} looks over {over} ms (a typo in its name or dimensions?)",
+                gate.name
+            ),
+            _ => format!(
+                "metric {} saw a datapoint in only {saw} of {looks} looks over {over} ms (min_datapoints {})",
+                gate.name, gate.min_datapoints
+            ),
+        };
+        if gate.min_datapoints > 0 {
             assertions.push(AssertionResult {
                 passed: false,
-                expected: format!("metric {}: a datapoint (require_data)", gate.name),
-                actual: format!("none in {looks} looks"),
+                expected: match gate.min_datapoints {
+                    1 => format!("metric {}: a datapoint (require_data)", gate.name),
+                    n => format!(
+                        "metric {}: a datapoint in {n} looks (min_datapoints)",
+                        gate.name
+                    ),
+                },
+                actual: match saw {
+                    0 => format!("none in {looks} looks"),
+                    _ => format!("{saw} in {looks} looks"),
+                },
             });
             reasons.push(nothing);
         } else {
@@ -394,382 +455,5 @@ pub fn finish(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cloud::fake::FakeCloud;
-    use crate::plan::Breach;
-
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    fn gate(metric: &str, breach: Breach) -> MetricGate {
-        MetricGate {
-            name: metric.to_owned(),
-            namespace: "AWS/ApplicationELB".to_owned(),
-            metric: metric.to_owned(),
-            stat: "Sum".to_owned(),
-            period_s: 60,
-            dimensions: vec![
-                ("TargetGroup".to_owned(), GREEN_TARGET_GROUP.to_owned()),
-                ("LoadBalancer".to_owned(), LOAD_BALANCER.to_owned()),
-            ],
-            breach,
-            require_data: false,
-        }
-    }
-
-    fn bake_plan(duration_ms: u64) -> Bake {
-        Bake {
-            duration: Duration::from_millis(duration_ms),
-            interval: Duration::from_millis(1000),
-            metrics: Vec::new(),
-        }
-    }
-
-    #[tokio::test]
-    async fn an_alarm_in_alarm_fails_naming_it() {
-        let cloud = FakeCloud::ready();
-        cloud.set_alarm("green-5xx", "ALARM");
-        cloud.set_alarm("green-latency", "OK");
-        let result = check_alarms(&cloud, &names(&["green-latency", "green-5xx"]), true).await;
-        assert!(!result.passed());
-        assert_eq!(
-            result.reason.as_deref(),
-            Some("alarm green-5xx not in ALARM failed")
-        );
-        assert!(
-            result
-                .summary()
-                .contains("expected alarm green-5xx not in ALARM, got ALARM: Threshold Crossed"),
-            "{}",
-            result.summary()
-        );
-    }
-
-    #[tokio::test]
-    async fn a_missing_alarm_fails_only_when_unreadable_alarms_fail() {
-        let cloud = FakeCloud::ready();
-        assert!(!check_alarms(&cloud, &names(&["nope"]), true).await.passed());
-        assert!(
-            check_alarms(&cloud, &names(&["nope"]), false)
-                .await
-                .passed()
-        );
-    }
-
-    #[tokio::test]
-    async fn alarms_all_ok_pass() {
-        let cloud = FakeCloud::ready();
-        cloud.set_alarm("green-5xx", "OK");
-        assert!(
-            check_alarms(&cloud, &names(&["green-5xx"]), true)
-                .await
-                .passed()
-        );
-    }
-
-    #[test]
-    fn metric_queries_fill_in_the_deployment() {
-        let cloud = FakeCloud::ready();
-        let deployment = cloud.deployment();
-        let query = metric_query(
-            &gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0)),
-            Some(&deployment),
-        )
-        .unwrap();
-        assert_eq!(
-            query.dimensions,
-            vec![
-                ("TargetGroup".to_owned(), "targetgroup/green/abc".to_owned()),
-                ("LoadBalancer".to_owned(), "app/alb/123".to_owned())
-            ]
-        );
-        assert!(metric_query(&gate("X", Breach::Above(1.0)), None).is_err());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_metric_breach_during_the_bake_fails_at_once_naming_metric_and_value() {
-        // GIVEN a bake of 60 s and a 5xx count that breaches on the third look
-        let cloud = FakeCloud::ready();
-        cloud.set_metric(
-            "HTTPCode_Target_5XX_Count",
-            vec![Some(0.0), Some(1.0), Some(12.0)],
-        );
-        let gate = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
-        let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-        let started = Instant::now();
-        // WHEN it bakes
-        let result = bake(
-            &cloud,
-            &bake_plan(60_000),
-            &[],
-            true,
-            &[(gate, query)],
-            started + Duration::from_secs(300),
-        )
-        .await
-        .result;
-        // THEN it fails at the third look, long before the 60 s are up
-        assert!(!result.passed());
-        assert_eq!(result.attempts, 3);
-        assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(
-            result
-                .summary()
-                .contains("expected metric HTTPCode_Target_5XX_Count Sum <= 5, got 12"),
-            "{}",
-            result.summary()
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn no_data_breaches_a_floor_but_not_a_ceiling() {
-        let cloud = FakeCloud::ready();
-        cloud.set_metric("RequestCount", vec![None]);
-        let floor = gate("RequestCount", Breach::Below(1.0));
-        let query = metric_query(&floor, Some(&cloud.deployment())).unwrap();
-        let result = bake(
-            &cloud,
-            &bake_plan(2_000),
-            &[],
-            true,
-            &[(floor, query.clone())],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await
-        .result;
-        assert!(!result.passed());
-        assert!(
-            result.summary().contains("got no data"),
-            "{}",
-            result.summary()
-        );
-        let ceiling = gate("RequestCount", Breach::Above(100.0));
-        let result = bake(
-            &cloud,
-            &bake_plan(2_000),
-            &[],
-            true,
-            &[(ceiling, query)],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await
-        .result;
-        assert!(result.passed());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_quiet_bake_passes_after_its_duration() {
-        let cloud = FakeCloud::ready();
-        cloud.set_alarm("green-5xx", "OK");
-        let gate = gate("TargetResponseTime", Breach::Above(0.5));
-        let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-        let started = Instant::now();
-        let result = bake(
-            &cloud,
-            &bake_plan(10_000),
-            &names(&["green-5xx"]),
-            true,
-            &[(gate, query)],
-            started + Duration::from_secs(60),
-        )
-        .await
-        .result;
-        assert!(result.passed(), "{result:?}");
-        assert!(started.elapsed() >= Duration::from_secs(10));
-        assert!(result.attempts >= 10);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_alarm_going_off_during_the_bake_fails() {
-        let cloud = FakeCloud::ready();
-        cloud.set_alarm("green-5xx", "OK");
-        cloud.alarm_after("green-5xx", 2);
-        let result = bake(
-            &cloud,
-            &bake_plan(30_000),
-            &names(&["green-5xx"]),
-            true,
-            &[],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await
-        .result;
-        assert!(!result.passed());
-        assert_eq!(result.attempts, 3);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_bake_that_cannot_fit_fails_before_starting() {
-        let cloud = FakeCloud::ready();
-        let result = bake(
-            &cloud,
-            &bake_plan(120_000),
-            &[],
-            true,
-            &[],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await
-        .result;
-        assert!(!result.passed());
-        assert!(
-            result
-                .reason
-                .as_deref()
-                .unwrap_or_default()
-                .starts_with("the bake (120000 ms) does not fit")
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_unreadable_metric_fails_naming_the_metric_not_the_alarms() {
-        // GIVEN a bake watching an alarm (OK) and a metric CloudWatch will not serve
-        let cloud = FakeCloud::ready();
-        cloud.set_alarm("green-5xx", "OK");
-        cloud.fail("cloudwatch:GetMetricData");
-        let gate = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
-        let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-        // WHEN it bakes
-        let result = bake(
-            &cloud,
-            &bake_plan(10_000),
-            &names(&["green-5xx"]),
-            true,
-            &[(gate, query)],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await
-        .result;
-        // THEN it fails at once, and the failing assertion is the metric's
-        assert!(!result.passed());
-        assert_eq!(result.attempts, 1);
-        assert_eq!(
-            result.expected(),
-            "metric HTTPCode_Target_5XX_Count Sum <= 5"
-        );
-        assert_eq!(
-            result.actual(),
-            "unreadable: cloudwatch:GetMetricData failed: AccessDeniedException: not authorized"
-        );
-        assert!(
-            result
-                .reason
-                .as_deref()
-                .unwrap_or_default()
-                .starts_with("could not read CloudWatch after"),
-            "{result:?}"
-        );
-        // AND with unreadable metrics allowed, the bake goes on and passes
-        let gate = self::gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
-        let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-        let result = bake(
-            &cloud,
-            &bake_plan(2_000),
-            &names(&["green-5xx"]),
-            false,
-            &[(gate, query)],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await
-        .result;
-        assert!(result.passed(), "{result:?}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_gate_that_saw_no_datapoint_is_a_warning_or_with_require_data_a_failure() {
-        // GIVEN a metric with no datapoint at all during a 2 s bake
-        let cloud = FakeCloud::ready();
-        cloud.set_metric("HTTPCode_Target_5XX_Count", vec![None]);
-        let mut ceiling = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
-        ceiling.name = "green-5xx".to_owned();
-        let query = metric_query(&ceiling, Some(&cloud.deployment())).unwrap();
-        // WHEN it bakes without require_data
-        let baked = bake(
-            &cloud,
-            &bake_plan(2_000),
-            &[],
-            true,
-            &[(ceiling.clone(), query.clone())],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await;
-        // THEN it passes, with a warning naming the gate
-        assert!(baked.result.passed(), "{baked:?}");
-        assert_eq!(
-            baked.warnings,
-            vec![
-                "metric green-5xx saw no datapoint in 3 looks over 2000 ms (a typo in its name or dimensions?)"
-            ]
-        );
-        // AND with require_data it fails, saying the same
-        ceiling.require_data = true;
-        let baked = bake(
-            &cloud,
-            &bake_plan(2_000),
-            &[],
-            true,
-            &[(ceiling, query)],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await;
-        assert!(!baked.result.passed());
-        assert!(baked.warnings.is_empty());
-        assert!(
-            baked
-                .result
-                .summary()
-                .contains("metric green-5xx saw no datapoint in 3 looks over 2000 ms"),
-            "{}",
-            baked.result.summary()
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_gate_that_saw_data_once_gives_no_warning() {
-        let cloud = FakeCloud::ready();
-        cloud.set_metric("HTTPCode_Target_5XX_Count", vec![None, Some(0.0), None]);
-        let mut gate = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
-        gate.require_data = true;
-        let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-        let baked = bake(
-            &cloud,
-            &bake_plan(3_000),
-            &[],
-            true,
-            &[(gate, query)],
-            Instant::now() + Duration::from_secs(60),
-        )
-        .await;
-        assert!(baked.result.passed(), "{baked:?}");
-        assert!(baked.warnings.is_empty());
-    }
-
-    #[test]
-    fn a_bake_with_no_metric_and_no_alarm_watches_nothing() {
-        // GIVEN a bake with no metrics, and no alarms to watch
-        let mut deployment = FakeCloud::ready().deployment();
-        deployment.alarms.enabled = false;
-        // WHEN the runner asks
-        let why = nothing_to_watch(&bake_plan(2_000), &[], Some(&deployment));
-        // THEN it says what to fix
-        assert_eq!(
-            why.as_deref(),
-            Some(
-                "nothing to watch: the alarm configuration of deployment group group is disabled, and the spec has no alarms.names or bake.metrics: enable the group's alarm configuration, or add alarms.names or bake.metrics"
-            )
-        );
-        deployment.alarms.enabled = true;
-        deployment.alarms.names.clear();
-        assert!(
-            nothing_to_watch(&bake_plan(2_000), &[], Some(&deployment))
-                .unwrap_or_default()
-                .contains("lists no alarms")
-        );
-        assert_eq!(
-            nothing_to_watch(&bake_plan(2_000), &names(&["a"]), Some(&deployment)),
-            None
-        );
-    }
-}
+#[path = "gate_tests.rs"]
+mod tests;

@@ -27,7 +27,9 @@ use reqwest::Url;
 use serde_json::Value;
 
 pub use self::alarms::AlarmPolicy;
-pub use self::bake::{Bake, Breach, GREEN_TARGET_GROUP, LOAD_BALANCER, MetricGate};
+pub use self::bake::{
+    Bake, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate, Tolerance,
+};
 pub use self::check::Check;
 use self::check::Defaults;
 pub use self::error::{PlanError, UrlError};
@@ -213,8 +215,9 @@ impl Plan {
         if let (Some(bake), Some(_)) = (&bake, &spec.target.url) {
             for (i, gate) in bake.metrics.iter().enumerate() {
                 if gate
-                    .dimensions
+                    .stats()
                     .iter()
+                    .flat_map(|stat| &stat.dimensions)
                     .any(|(_, value)| value.contains(LOAD_BALANCER))
                 {
                     v.problem(

@@ -152,36 +152,69 @@ pub struct BakeSpec {
     pub metrics: Vec<MetricGateSpec>,
 }
 
-/// A CloudWatch metric that must stay within a threshold.
+/// A CloudWatch value that must stay within a threshold: one metric's
+/// statistic (`metric` and `stat`), or metric math over named metrics
+/// (`expression` and `metrics`), evaluated by CloudWatch.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricGateSpec {
-    /// Name for logs and the verdict (default: the metric name).
+    /// Name for logs and the verdict (default: the metric name; required
+    /// with `expression`).
     pub name: Option<String>,
-    /// Namespace (default `AWS/ApplicationELB`).
+    /// Namespace (default `AWS/ApplicationELB`). Only with `metric`.
     pub namespace: Option<String>,
     /// Metric name, e.g. `HTTPCode_Target_5XX_Count` or `TargetResponseTime`.
-    pub metric: String,
+    /// Exactly one of `metric` and `expression`.
+    pub metric: Option<String>,
     /// Statistic: `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount` or a
-    /// percentile such as `p99`.
-    pub stat: String,
-    /// Aggregation period in seconds (default 60).
-    pub period_s: Option<u32>,
+    /// percentile such as `p99`. Only with `metric`, and required with it.
+    pub stat: Option<String>,
     /// Dimensions. `{green_target_group}` and `{load_balancer}` in a value
     /// are replaced by the green target group's and the load balancer's
     /// dimension values. Default for `AWS/ApplicationELB`:
     /// `{"TargetGroup": "{green_target_group}", "LoadBalancer": "{load_balancer}"}`.
+    /// Only with `metric`.
     pub dimensions: Option<BTreeMap<String, String>>,
+    /// CloudWatch metric math over the names of `metrics`, e.g.
+    /// `100 * e / r`. Exactly one of `metric` and `expression`.
+    pub expression: Option<String>,
+    /// The metrics the expression names: each name (lowercase first, then
+    /// letters, digits and `_`) with its metric. Only with `expression`.
+    pub metrics: Option<BTreeMap<String, MetricStatSpec>>,
+    /// Aggregation period in seconds (default 60), for every metric read.
+    pub period_s: Option<u32>,
     /// Breach when the value is greater than this.
     pub greater_than: Option<f64>,
     /// Breach when the value is less than this.
     pub less_than: Option<f64>,
-    /// Fail the bake when the metric has no datapoint in any look of the
-    /// whole bake (default false: the verdict then only warns that the gate
-    /// saw nothing, which often means a typo in the metric's name or
-    /// dimensions).
+    /// Breaches allowed over the whole bake; one more fails it. Default 0
+    /// (the first breach fails), or no limit when only
+    /// `consecutive_breaches` is set.
+    pub failure_limit: Option<u32>,
+    /// Breaches in a row that fail the bake (at least 1).
+    pub consecutive_breaches: Option<u32>,
+    /// Fail the bake when the value has no datapoint in any look of the
+    /// whole bake: the same as `min_datapoints: 1` (default false: the
+    /// verdict then only warns that the gate saw nothing, which often means
+    /// a typo in the metric's name or dimensions).
     #[serde(default)]
     pub require_data: bool,
+    /// Fail the bake when fewer looks than this saw a datapoint.
+    pub min_datapoints: Option<u32>,
+}
+
+/// One metric of a metric math expression.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricStatSpec {
+    /// Namespace (default `AWS/ApplicationELB`).
+    pub namespace: Option<String>,
+    /// Metric name.
+    pub metric: String,
+    /// Statistic, as for a metric gate.
+    pub stat: String,
+    /// Dimensions, with the same placeholders and default as a metric gate's.
+    pub dimensions: Option<BTreeMap<String, String>>,
 }
 
 /// Defaults for every check.

@@ -32,6 +32,8 @@ pub enum Area {
     Aws,
     /// The Lambda function: deadline, environment, panics, redelivery.
     Lambda,
+    /// The bake's judgement: rates, tolerance of noise, data required.
+    Bake,
     /// The event CodeDeploy sends.
     Event,
     /// The check spec.
@@ -48,6 +50,7 @@ impl Area {
             Area::CodeDeploy => "CodeDeploy",
             Area::Aws => "AWS",
             Area::Lambda => "Lambda",
+            Area::Bake => "bake",
             Area::Event => "event",
             Area::Spec => "spec",
             Area::Secrets => "secrets",

@@ -5,6 +5,7 @@
 //! `docs/fault-matrix.md` is rendered from this table, in this order.
 
 mod aws;
+mod bake;
 mod codedeploy;
 mod event;
 mod green;
@@ -27,6 +28,7 @@ pub fn rows() -> Vec<Row> {
         event::rows(),
         spec::rows(),
         secrets::rows(),
+        bake::rows(),
     ]
     .concat()
 }

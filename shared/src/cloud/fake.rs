@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
     DeploymentReads, DeploymentTarget, DeploymentTaskSet, LifecycleEvent, Listener, ListenerRule,
-    LoadBalancer, MetricQuery, MetricReads, RevisionLoadBalancer, ServiceDeploymentInfo,
-    ServiceDeploymentReads, TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
+    LoadBalancer, MetricQuery, MetricReads, MetricSource, RevisionLoadBalancer,
+    ServiceDeploymentInfo, ServiceDeploymentReads, TargetGroupPair, TargetHealth, TaskSetReads,
+    TaskSetState,
 };
 use crate::discovery::{Deployment, Endpoint, GreenTasks};
 use crate::spec::ListenerChoice;
@@ -139,7 +140,8 @@ impl FakeCloud {
         self.state().alarm_after = Some((name.to_owned(), looks));
     }
 
-    /// Successive values of a metric (the last one repeats).
+    /// Successive values of a metric, or of an expression by its text (the
+    /// last one repeats).
     pub(crate) fn set_metric(&self, metric: &str, values: Vec<Option<f64>>) {
         self.state().metrics.insert(metric.to_owned(), values);
     }
@@ -387,7 +389,12 @@ impl MetricReads for FakeCloud {
     async fn latest(&self, query: &MetricQuery, _: Duration) -> Result<Option<f64>, AwsError> {
         self.call("cloudwatch:GetMetricData")?;
         let mut state = self.state();
-        let values = state.metrics.entry(query.metric.clone()).or_default();
+        // A statistic by its metric's name, an expression by its text.
+        let key = match &query.source {
+            MetricSource::Stat(stat) => stat.metric.clone(),
+            MetricSource::Expression { expression, .. } => expression.clone(),
+        };
+        let values = state.metrics.entry(key).or_default();
         Ok(if values.len() > 1 {
             values.remove(0)
         } else {

@@ -26,7 +26,7 @@ use crate::check::CheckResult;
 use crate::cloud::{Cloud, MetricQuery};
 use crate::gate::{BAKE, finish, look, metric_query, nothing_to_watch, without_data};
 use crate::hook::Hook;
-use crate::plan::{MetricGate, Plan};
+use crate::plan::{GateTally, MetricGate, Plan};
 use crate::probe::HttpProbe;
 use crate::progress::Progress;
 use crate::verdict::Verdict;
@@ -58,8 +58,8 @@ pub struct BakeProgress {
     pub since_ms: u64,
     /// Looks so far.
     pub looks: u32,
-    /// Whether each metric gate of the plan, in order, saw a datapoint.
-    pub seen: Vec<bool>,
+    /// What each metric gate of the plan, in order, saw so far.
+    pub gates: Vec<GateTally>,
 }
 
 /// What a round ends in.
@@ -164,7 +164,7 @@ async fn checks_round<P: HttpProbe, C: Cloud, G: Progress>(
                 bake: Some(BakeProgress {
                     since_ms: now_ms.saturating_add(ms(began.elapsed())),
                     looks: 0,
-                    seen: vec![false; metrics],
+                    gates: vec![GateTally::default(); metrics],
                 }),
                 ..state
             },
@@ -209,10 +209,10 @@ async fn bake_round<P: HttpProbe, C: Cloud, G: Progress>(
             "the round state carries a bake, and the spec has none for {hook}: the spec changed mid-deployment"
         ));
     };
-    if progress.seen.len() != bake.metrics.len() || progress.since_ms > now_ms {
+    if progress.gates.len() != bake.metrics.len() || progress.since_ms > now_ms {
         return failed(format!(
-            "the round state's bake does not fit the spec ({} metric gates seen, {} in bake.metrics): the spec changed mid-deployment",
-            progress.seen.len(),
+            "the round state's bake does not fit the spec ({} metric gates counted, {} in bake.metrics): the spec changed mid-deployment",
+            progress.gates.len(),
             bake.metrics.len()
         ));
     }
@@ -237,19 +237,16 @@ async fn bake_round<P: HttpProbe, C: Cloud, G: Progress>(
     let started = Instant::now()
         .checked_sub(elapsed)
         .unwrap_or_else(Instant::now);
-    let seen_before = progress.seen.clone();
-    let mut seen = seen_before.clone();
     let looked = look(
         ports.cloud,
         &alarms,
         plan.alarms.fail_if_unreadable,
         &queries,
         context.stop_at,
-        &mut seen,
+        &mut progress.gates,
     )
     .await;
     progress.looks = progress.looks.saturating_add(1);
-    progress.seen = seen;
     let result = |result: CheckResult| done(plan, Verdict::from_checks(hook, vec![result]));
     if let Some(reason) = looked.failure(elapsed, bake.duration) {
         return result(finish(
@@ -265,7 +262,7 @@ async fn bake_round<P: HttpProbe, C: Cloud, G: Progress>(
         let baked = without_data(
             bake,
             &queries,
-            &progress.seen,
+            &progress.gates,
             progress.looks,
             started,
             looked.assertions,

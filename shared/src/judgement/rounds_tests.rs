@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::cloud::fake::{FakeCloud, SERVICE_DEPLOYMENT};
+use crate::plan::GateTally;
 use crate::probe::fake::{FakeProbe, Reply};
 use crate::progress::Silent;
 use crate::verdict::Status;
@@ -150,7 +151,7 @@ async fn a_state_that_does_not_fit_the_spec_fails() {
         bake: Some(BakeProgress {
             since_ms: 0,
             looks: 1,
-            seen: vec![true],
+            gates: vec![GateTally::default()],
         }),
     };
     // WHEN a round reads it

@@ -43,12 +43,15 @@ fn a_metric_gate_may_require_data() {
     let mut spec = spec(vec![check("health")]);
     spec["bake"] = json!({"duration_ms": 1000, "metrics": [{"metric": "X", "stat": "Sum", "greater_than": 1, "dimensions": {}, "require_data": true}]});
     let plan = plan(&spec);
-    assert!(plan.bake.expect("a bake").metrics[0].require_data);
+    assert_eq!(plan.bake.expect("a bake").metrics[0].min_datapoints, 1);
     spec["bake"]["metrics"][0]
         .as_object_mut()
         .expect("an object")
         .remove("require_data");
-    assert!(!self::plan(&spec).bake.expect("a bake").metrics[0].require_data);
+    assert_eq!(
+        self::plan(&spec).bake.expect("a bake").metrics[0].min_datapoints,
+        0
+    );
 }
 
 #[test]
@@ -62,6 +65,123 @@ fn a_bake_may_last_a_day_and_no_longer() {
         problems(&spec),
         vec![
             "bake.duration_ms: expected 1..=86400000 (a day; a CodeDeploy hook's bake must also fit in its Lambda run), got 86400001"
+        ]
+    );
+}
+
+/// The problems of a spec whose bake has this one metric gate (none when
+/// it is valid). Green is found from the deployment, so the default
+/// dimensions' placeholders can be filled.
+fn gate_problems(gate: serde_json::Value) -> Vec<String> {
+    let mut spec = spec(vec![check("health")]);
+    spec["target"] = json!({});
+    spec["bake"] = json!({"duration_ms": 1000, "metrics": [gate]});
+    match Plan::from_json(&spec.to_string()) {
+        Ok(_) => Vec::new(),
+        Err(error) => error.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn an_expression_gate_names_its_metrics() {
+    let rate = json!({
+        "name": "error_rate",
+        "expression": "100 * FILL(e, 0) / r",
+        "metrics": {
+            "e": {"metric": "HTTPCode_Target_5XX_Count", "stat": "Sum"},
+            "r": {"metric": "RequestCount", "stat": "Sum"}
+        },
+        "greater_than": 1,
+        "failure_limit": 2
+    });
+    assert_eq!(gate_problems(rate.clone()), Vec::<String>::new());
+    // A lowercase name that is not one of metrics is a typo.
+    let mut typo = rate.clone();
+    typo["expression"] = json!("100 * e / rr");
+    assert_eq!(
+        gate_problems(typo),
+        vec!["bake.metrics[0].expression: names rr, which is not one of metrics"]
+    );
+    // Names inside quotes (SEARCH strings) are not names.
+    let mut quoted = rate.clone();
+    quoted["expression"] = json!("100 * e / r + 0 * FILL(e, 'x y')");
+    assert_eq!(gate_problems(quoted), Vec::<String>::new());
+    // A name must be a CloudWatch query ID.
+    let mut bad_id = rate.clone();
+    bad_id["metrics"]["Errors"] = json!({"metric": "X", "stat": "Sum"});
+    assert_eq!(
+        gate_problems(bad_id),
+        vec![
+            "bake.metrics[0].metrics.Errors: expected a name of a lowercase letter, then letters, digits or _ (at most 255), other than greenlight"
+        ]
+    );
+    // An expression needs a name, and keeps stat to its metrics.
+    let mut unnamed = rate.clone();
+    unnamed.as_object_mut().unwrap().remove("name");
+    unnamed["stat"] = json!("Sum");
+    assert_eq!(
+        gate_problems(unnamed),
+        vec![
+            "bake.metrics[0].stat: only with metric: give it to each of metrics",
+            "bake.metrics[0].name: expected a name for an expression"
+        ]
+    );
+    // A bad statistic of one metric is found at its path.
+    let mut bad_stat = rate;
+    bad_stat["metrics"]["r"]["stat"] = json!("Median");
+    assert_eq!(gate_problems(bad_stat).len(), 1);
+}
+
+#[test]
+fn exactly_one_of_metric_and_expression() {
+    let both = json!({"name": "x", "metric": "X", "stat": "Sum", "expression": "e", "metrics": {"e": {"metric": "X", "stat": "Sum"}}, "greater_than": 1});
+    assert_eq!(
+        gate_problems(both),
+        vec!["bake.metrics[0]: expected exactly one of metric, expression"]
+    );
+    let neither = json!({"name": "x", "greater_than": 1});
+    assert_eq!(
+        gate_problems(neither),
+        vec!["bake.metrics[0]: expected exactly one of metric, expression"]
+    );
+    let no_stat = json!({"metric": "X", "greater_than": 1, "dimensions": {}});
+    assert_eq!(
+        gate_problems(no_stat),
+        vec!["bake.metrics[0].stat: expected a statistic with metric"]
+    );
+}
+
+#[test]
+fn tolerance_is_bounded_and_defaults_to_the_first_breach() {
+    use crate::plan::Tolerance;
+    let gate = |extra: serde_json::Value| {
+        let mut gate = json!({"metric": "X", "stat": "Sum", "greater_than": 1, "dimensions": {}});
+        gate.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        gate
+    };
+    let tolerance = |extra: serde_json::Value| {
+        let mut spec = spec(vec![check("health")]);
+        spec["bake"] = json!({"duration_ms": 1000, "metrics": [gate(extra)]});
+        plan(&spec).bake.expect("a bake").metrics[0].tolerance
+    };
+    assert_eq!(tolerance(json!({})), Tolerance::default());
+    assert_eq!(
+        tolerance(json!({"consecutive_breaches": 3})),
+        Tolerance {
+            failure_limit: None,
+            consecutive: Some(3)
+        }
+    );
+    assert_eq!(
+        gate_problems(gate(
+            json!({"consecutive_breaches": 0, "failure_limit": 100_001, "min_datapoints": 100_001})
+        )),
+        vec![
+            "bake.metrics[0].consecutive_breaches: expected 1..=100000, got 0",
+            "bake.metrics[0].failure_limit: expected 0..=100000, got 100001",
+            "bake.metrics[0].min_datapoints: expected 0..=100000, got 100001"
         ]
     );
 }

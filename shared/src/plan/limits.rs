@@ -29,3 +29,6 @@ pub const MAX_HEADERS: usize = 64;
 pub const MAX_REDIRECTS: u32 = 10;
 /// Most alarm names in `alarms.names` (read 100 a call, every look).
 pub const MAX_ALARM_NAMES: usize = 1000;
+/// Most metric gates in a bake: each look reads every one, and a bake in
+/// rounds carries a tally of each in the ECS hook's 4 KB of `hookDetails`.
+pub const MAX_BAKE_METRICS: usize = 50;

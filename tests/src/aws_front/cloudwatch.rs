@@ -8,6 +8,7 @@
 //! awsQuery code in `x-amzn-query-error: <Code>;Sender` (CloudWatch is
 //! query-compatible, and the SDK takes the code from there).
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
@@ -252,12 +253,25 @@ fn get_metric_data(state: &mut State, request: &Value) -> Reply {
     if let Some(start) = start {
         at = at.max(start);
     }
-    let mut results = Vec::new();
-    for query in get(request, "MetricDataQueries")
+    let queries: Vec<&Value> = get(request, "MetricDataQueries")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-    {
+        .collect();
+    // Each metric's value, by query ID, read once per call (a staged series
+    // moves on one value a call, as a period would), whether it returns
+    // data or only feeds an expression.
+    let mut values: HashMap<&str, Option<f64>> = HashMap::new();
+    for query in &queries {
+        let id = get(query, "Id")
+            .and_then(Value::as_text)
+            .unwrap_or_default();
+        if let Some(metric) = get(query, "MetricStat").and_then(|stat| get(stat, "Metric")) {
+            values.insert(id, staged(state, &query_key(id, Some(metric))));
+        }
+    }
+    let mut results = Vec::new();
+    for query in queries {
         if get(query, "ReturnData").and_then(Value::as_bool) == Some(false) {
             continue;
         }
@@ -268,26 +282,24 @@ fn get_metric_data(state: &mut State, request: &Value) -> Reply {
         let metric_name = metric
             .and_then(|m| get(m, "MetricName"))
             .and_then(Value::as_text);
-        let dimensions: Vec<&str> = get_all_dimension_values(metric);
         let label = get(query, "Label")
             .and_then(Value::as_text)
             .or(metric_name)
             .unwrap_or(id);
-        let name = metric_name.unwrap_or(id);
-        let matches = |key: &MetricKey| {
-            key.name == name
-                && key
-                    .dimension
-                    .as_deref()
-                    .is_none_or(|d| dimensions.contains(&d))
+        let key = query_key(id, metric);
+        let value = match (
+            values.get(id),
+            get(query, "Expression").and_then(Value::as_text),
+        ) {
+            (Some(value), _) => *value,
+            // An expression staged by its ID answers that; otherwise it is
+            // computed from the metrics it names, as CloudWatch would.
+            (None, Some(expression)) => match staged_index(state, &key) {
+                Some(i) => state.metrics[i].1.next(),
+                None => evaluate(expression, &values),
+            },
+            (None, None) => None,
         };
-        // The most specific staged key wins: one with a dimension first.
-        let index = state
-            .metrics
-            .iter()
-            .position(|(key, _)| key.dimension.is_some() && matches(key))
-            .or_else(|| state.metrics.iter().position(|(key, _)| matches(key)));
-        let value = index.and_then(|i| state.metrics[i].1.next());
         let (timestamps, values) = match value {
             Some(value) => (vec![timestamp(at)], vec![Value::Float(value)]),
             None => (Vec::new(), Vec::new()),
@@ -295,8 +307,8 @@ fn get_metric_data(state: &mut State, request: &Value) -> Reply {
         let status = state
             .metric_statuses
             .iter()
-            .find(|(key, _)| key.dimension.is_some() && matches(key))
-            .or_else(|| state.metric_statuses.iter().find(|(key, _)| matches(key)))
+            .find(|(k, _)| k.dimension.is_some() && key.matches(k))
+            .or_else(|| state.metric_statuses.iter().find(|(k, _)| key.matches(k)))
             .map(|(_, status)| status.clone());
         let mut result = vec![
             ("Id", text(id)),
@@ -320,6 +332,67 @@ fn get_metric_data(state: &mut State, request: &Value) -> Reply {
             ("Messages", messages(&state.metric_data_messages)),
         ]),
     )
+}
+
+/// What a query asks for: its metric's name (an expression's: its ID) and
+/// its dimensions' values.
+struct QueryKey<'a> {
+    name: &'a str,
+    dimensions: Vec<&'a str>,
+}
+
+impl QueryKey<'_> {
+    /// Whether a staged `key` answers this query.
+    fn matches(&self, key: &MetricKey) -> bool {
+        key.name == self.name
+            && key
+                .dimension
+                .as_deref()
+                .is_none_or(|d| self.dimensions.contains(&d))
+    }
+}
+
+fn query_key<'a>(id: &'a str, metric: Option<&'a Value>) -> QueryKey<'a> {
+    QueryKey {
+        name: metric
+            .and_then(|m| get(m, "MetricName"))
+            .and_then(Value::as_text)
+            .unwrap_or(id),
+        dimensions: get_all_dimension_values(metric),
+    }
+}
+
+/// The staged series answering `key`: the most specific one, with a
+/// dimension, first.
+fn staged_index(state: &State, key: &QueryKey<'_>) -> Option<usize> {
+    state
+        .metrics
+        .iter()
+        .position(|(k, _)| k.dimension.is_some() && key.matches(k))
+        .or_else(|| state.metrics.iter().position(|(k, _)| key.matches(k)))
+}
+
+/// The next value of the series answering `key` (none staged: no data).
+fn staged(state: &mut State, key: &QueryKey<'_>) -> Option<f64> {
+    staged_index(state, key).and_then(|i| state.metrics[i].1.next())
+}
+
+/// Metric math over the values by query ID, for the arithmetic that tests
+/// use (`100 * e / r`). As in CloudWatch, a metric without a datapoint, or
+/// a result that is not a number (a division by zero), gives no datapoint.
+fn evaluate(expression: &str, values: &HashMap<&str, Option<f64>>) -> Option<f64> {
+    use evalexpr::{ContextWithMutableVariables, DefaultNumericTypes, HashMapContext};
+    let mut context = HashMapContext::<DefaultNumericTypes>::new();
+    for (id, value) in values {
+        if let Some(value) = value {
+            context
+                .set_value((*id).to_owned(), evalexpr::Value::Float(*value))
+                .expect("a float variable");
+        }
+    }
+    evalexpr::eval_number_with_context(expression, &context)
+        .ok()
+        .filter(|value| value.is_finite())
 }
 
 /// `MessageData` entries: `{Code, Value}`.

@@ -1,0 +1,124 @@
+//! The bake's judgement on CloudWatch values, with the test front computing
+//! metric math from values staged on green's target group, one value a look:
+//! an error *rate* where the count alone would pass, one noisy datapoint
+//! tolerated or not, and too few datapoints.
+
+use greenlight_e2e::aws_front::{MetricKey, Script};
+use greenlight_e2e::row::{AFTER_ALLOW_TRAFFIC as AAT, Area, Row, Spec};
+use greenlight_e2e::world::World;
+use serde_json::{Value, json};
+
+/// Green's target group as CloudWatch's `TargetGroup` dimension.
+fn green_dimension(world: &World) -> String {
+    let arn = &world.fixture.green.target_group_arn;
+    arn.rsplit(':').next().expect("a dimension").to_owned()
+}
+
+/// Stages `metric` on green's target group only: one value a look, the
+/// last repeating.
+fn stage_green(world: &World, metric: &str, values: Vec<Option<f64>>) {
+    let key = MetricKey::named(metric).with_dimension(&green_dimension(world));
+    world.front.set_metric(key, Script::per_call(values));
+}
+
+/// Green's latency, one spike at the third look.
+fn noisy_latency(world: &World) {
+    stage_green(
+        world,
+        "TargetResponseTime",
+        vec![
+            Some(0.2),
+            Some(0.3),
+            Some(2.0),
+            Some(0.2),
+            Some(0.3),
+            Some(0.2),
+        ],
+    );
+}
+
+/// A bake of `duration_ms` (looks 500 ms apart) with these metric gates.
+fn bake(duration_ms: u64, metrics: Value) -> Spec {
+    Spec::World(
+        json!({"bake": {"duration_ms": duration_ms, "interval_ms": 500, "metrics": metrics}}),
+    )
+}
+
+/// A p99 latency gate of 0.5 s with `extra` fields.
+fn latency(extra: Value) -> Value {
+    let mut gate = json!({"name": "latency", "metric": "TargetResponseTime", "stat": "p99", "greater_than": 0.5});
+    if let (Value::Object(gate), Value::Object(extra)) = (&mut gate, extra) {
+        gate.extend(extra);
+    }
+    gate
+}
+
+pub fn rows() -> Vec<Row> {
+    let area = Area::Bake;
+    vec![
+        Row::new(
+            "a_5xx_rate_breach_fails_where_the_count_alone_passes",
+            area,
+            "green answers 6 of every 100 requests with a 5xx: under a count gate of 10, over a rate gate of 1 %",
+        )
+        .hook(AAT)
+        .aws(|s| s, |w| {
+            stage_green(w, "HTTPCode_Target_5XX_Count", vec![Some(6.0)]);
+            stage_green(w, "RequestCount", vec![Some(100.0)]);
+        })
+        .spec(bake(2000, json!([
+            {"name": "green-5xx", "metric": "HTTPCode_Target_5XX_Count", "stat": "Sum", "greater_than": 10},
+            {"name": "error_rate", "expression": "100 * e / r", "greater_than": 1, "metrics": {
+                "e": {"metric": "HTTPCode_Target_5XX_Count", "stat": "Sum"},
+                "r": {"metric": "RequestCount", "stat": "Sum"}
+            }}
+        ])))
+        .fails("expected metric error_rate (100 * e / r) <= 1, got 6")
+        .also(|run, _| {
+            // The count gate passed the same look: only the rate fails.
+            let why = run.reasons();
+            assert!(!why.contains("green-5xx"), "{why}");
+        }),
+        Row::new(
+            "one_noisy_datapoint_passes_under_a_failure_limit",
+            area,
+            "green's p99 latency spikes once in the bake, under `failure_limit: 2`",
+        )
+        .hook(AAT)
+        .aws(|s| s, noisy_latency)
+        .spec(bake(3000, json!([latency(json!({"failure_limit": 2}))])))
+        .succeeds("metric latency p99 <= 0.5 (failure_limit 2)")
+        .also(|run, _| {
+            // The bake passed, and its line says that it saw the spike.
+            let passed = run
+                .log_fields("check passed")
+                .into_iter()
+                .find(|l| l["check"] == "bake")
+                .unwrap_or_else(|| panic!("no bake line:\n{}", run.log_text()));
+            assert!(
+                passed["actual"]
+                    .as_str()
+                    .is_some_and(|a| a.ends_with("(1 breaches so far, 0 in a row)")),
+                "{passed}"
+            );
+        }),
+        Row::new(
+            "one_noisy_datapoint_fails_under_one_consecutive_breach",
+            area,
+            "the same spike under `consecutive_breaches: 1`",
+        )
+        .hook(AAT)
+        .aws(|s| s, noisy_latency)
+        .spec(bake(3000, json!([latency(json!({"consecutive_breaches": 1}))])))
+        .fails("expected metric latency p99 <= 0.5 (consecutive_breaches 1), got 2 (1 breaches so far, 1 in a row)"),
+        Row::new(
+            "too_few_datapoints_fail_under_min_datapoints",
+            area,
+            "green's latency has a datapoint in 1 look of the bake, under `min_datapoints: 3`",
+        )
+        .hook(AAT)
+        .aws(|s| s, |w| stage_green(w, "TargetResponseTime", vec![Some(0.2), None]))
+        .spec(bake(2000, json!([latency(json!({"min_datapoints": 3}))])))
+        .fails("metric latency saw a datapoint in only 1 of"),
+    ]
+}
