@@ -95,6 +95,7 @@ impl DeploymentReads for SdkCloud {
             application: info.application_name().unwrap_or_default().to_owned(),
             group: info.deployment_group_name().unwrap_or_default().to_owned(),
             compute_platform: info.compute_platform().map(|p| p.as_str().to_owned()),
+            created_ms: info.create_time().and_then(epoch_ms),
         })
     }
 
@@ -413,7 +414,12 @@ impl MetricReads for SdkCloud {
         Ok(states)
     }
 
-    async fn latest(&self, query: &MetricQuery, window: Duration) -> Result<Option<f64>, AwsError> {
+    async fn between(
+        &self,
+        query: &MetricQuery,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<Option<f64>, AwsError> {
         const API: &str = "cloudwatch:GetMetricData";
         let period = i32::try_from(query.period_s).unwrap_or(60);
         let stat_query = |id: &str, stat: &greenlight::cloud::MetricStat, return_data: bool| {
@@ -453,13 +459,13 @@ impl MetricReads for SdkCloud {
                 ))
                 .collect(),
         };
-        let now = SystemTime::now();
+        let at = |ms: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
         let output = self
             .cloudwatch
             .get_metric_data()
             .set_metric_data_queries(Some(queries))
-            .start_time((now - window).into())
-            .end_time(now.into())
+            .start_time(at(from_ms).into())
+            .end_time(at(to_ms).into())
             .scan_by(ScanBy::TimestampDescending)
             .send()
             .await
@@ -473,6 +479,11 @@ impl MetricReads for SdkCloud {
             .find(|r| r.id() == Some(EXPRESSION_ID))
             .and_then(|r| r.values().first().copied()))
     }
+}
+
+/// An AWS timestamp in Unix epoch milliseconds, if it is after 1970.
+pub(crate) fn epoch_ms(time: &aws_smithy_types::DateTime) -> Option<u64> {
+    u64::try_from(time.to_millis().ok()?).ok()
 }
 
 #[cfg(test)]

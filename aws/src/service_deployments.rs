@@ -41,6 +41,7 @@ impl ServiceDeploymentReads for SdkCloud {
                 .status()
                 .map_or("unknown", ServiceDeploymentStatus::as_str)
                 .to_owned(),
+            created_ms: found.created_at().and_then(crate::cloud::epoch_ms),
         })
     }
 

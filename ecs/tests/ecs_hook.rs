@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use greenlight_e2e::aws_front::{AlarmState, Script};
+use greenlight_e2e::aws_front::{AlarmState, MetricKey, Script};
 use greenlight_e2e::ecs_native::{DEPLOYMENT_ARN, EcsNative};
 use greenlight_e2e::hook::{sample_event, workspace_root};
 use greenlight_e2e::{cargo_ecs_hook, green::Behaviour};
@@ -168,6 +168,61 @@ async fn a_breach_mid_bake_fails_the_deployment() {
     assert_eq!(status(&third), "FAILED", "{third}");
     let reasons = answer_reasons(&logs);
     assert!(reasons[2].contains("breached after"), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn a_tolerated_breach_is_counted_across_rounds() {
+    cargo_ecs_hook!();
+    // GIVEN a bake whose latency gate tolerates one breach, and green's
+    // latency breaching at every look
+    let world = EcsNative::new().await;
+    world.shift_production().await;
+    let green = world
+        .green_target_group
+        .rsplit(':')
+        .next()
+        .expect("a dimension");
+    world.front.set_metric(
+        MetricKey::named("TargetResponseTime").with_dimension(green),
+        Script::per_call(vec![Some(2.0)]),
+    );
+    let spec = world.spec(json!({
+        "alarms": {"deployment_group": false},
+        "bake": {"duration_ms": 10000, "interval_ms": 1000, "metrics": [
+            {"name": "latency", "metric": "TargetResponseTime", "stat": "p99",
+             "greater_than": 0.5, "failure_limit": 1}
+        ]}
+    }));
+    let hook = world.start(&spec, &[]).await;
+    let stage = "POST_PRODUCTION_TRAFFIC_SHIFT";
+    // WHEN the checks pass and the bake takes its first look
+    let first = hook
+        .invoke(world.event(stage, json!({}), false), TIMEOUT)
+        .await;
+    let second = hook
+        .invoke(
+            world.event(stage, first["hookDetails"].clone(), false),
+            TIMEOUT,
+        )
+        .await;
+    // THEN the first breach is tolerated, and carried in the state
+    assert_eq!(status(&second), "IN_PROGRESS", "{second}");
+    let tally = &second["hookDetails"]["greenlight"]["round"]["bake"]["gates"][0];
+    assert_eq!(tally, &json!({"d": 1, "b": 1, "r": 1}), "{second}");
+    // AND the second breach, in the next invocation, fails the deployment
+    let third = hook
+        .invoke(
+            world.event(stage, second["hookDetails"].clone(), false),
+            TIMEOUT,
+        )
+        .await;
+    let logs = hook.stop().await;
+    assert_eq!(status(&third), "FAILED", "{third}");
+    let reasons = answer_reasons(&logs);
+    assert!(
+        reasons[2].contains("(failure_limit 1), got 2 (2 breaches so far, 2 in a row)"),
+        "{reasons:?}"
+    );
 }
 
 #[tokio::test]

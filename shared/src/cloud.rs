@@ -76,6 +76,9 @@ pub struct DeploymentInfo {
     pub group: String,
     /// `ECS`, `Lambda` or `Server`.
     pub compute_platform: Option<String>,
+    /// When the deployment was created (Unix epoch milliseconds): where a
+    /// baseline of blue before the deployment ends.
+    pub created_ms: Option<u64>,
 }
 
 /// What `GetDeploymentGroup` tells.
@@ -278,6 +281,8 @@ pub struct ServiceDeploymentInfo {
     pub target_tasks: Option<(i32, i32)>,
     /// `PENDING`, `IN_PROGRESS`, `SUCCESSFUL`, `ROLLBACK_IN_PROGRESS`, …
     pub status: String,
+    /// When the service deployment was created (Unix epoch milliseconds).
+    pub created_ms: Option<u64>,
 }
 
 /// A load balancer of a service revision, with the blue/green routing ECS
@@ -378,12 +383,25 @@ pub trait MetricReads: Send + Sync {
         &self,
         names: &[String],
     ) -> impl Future<Output = Result<Vec<AlarmState>, AwsError>> + Send;
-    /// `GetMetricData`: the latest value within `window`, if any.
+    /// `GetMetricData`: the latest value from `from_ms` to `to_ms` (Unix
+    /// epoch milliseconds), if any.
+    fn between(
+        &self,
+        query: &MetricQuery,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> impl Future<Output = Result<Option<f64>, AwsError>> + Send;
+
+    /// The latest value within `window` before now, if any.
     fn latest(
         &self,
         query: &MetricQuery,
         window: Duration,
-    ) -> impl Future<Output = Result<Option<f64>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Option<f64>, AwsError>> + Send {
+        let to_ms = crate::time::now_ms();
+        let from_ms = to_ms.saturating_sub(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
+        self.between(query, from_ms, to_ms)
+    }
 }
 
 /// Where a spec kept in SSM Parameter Store comes from (read once, at cold

@@ -31,6 +31,12 @@ pub struct Deployment {
     pub green_target_group: String,
     /// Green target group ARN.
     pub green_target_group_arn: String,
+    /// Blue's target group ARN, when it was found: where a baseline of blue
+    /// is read.
+    pub blue_target_group_arn: Option<String>,
+    /// When the deployment was created (Unix epoch milliseconds), when
+    /// known: where a baseline of blue before the deployment ends.
+    pub created_ms: Option<u64>,
     /// The listener probed, when the URL is discovered.
     pub endpoint: Option<Endpoint>,
     /// The deployment group's alarms.
@@ -114,6 +120,12 @@ impl Deployment {
             .to_owned()
     }
 
+    /// Blue's target group's `TargetGroup` dimension value, when known.
+    pub fn blue_target_group_dimension(&self) -> Option<String> {
+        let arn = self.blue_target_group_arn.as_ref()?;
+        arn.rsplit(':').next().map(str::to_owned)
+    }
+
     /// The load balancer's `LoadBalancer` dimension value (`app/name/id`).
     pub fn load_balancer_dimension(&self) -> Option<String> {
         let arn = &self.endpoint.as_ref()?.load_balancer_arn;
@@ -193,6 +205,16 @@ pub async fn discover<C: Cloud>(
         ))
     })?;
     let green_target_group_arn = cloud.target_group_arn(&green_target_group).await?;
+    // Blue's is needed only by a baseline, which says so when it is missing:
+    // a failure to find it fails nothing else.
+    let blue_target_group_arn = match pair
+        .target_groups
+        .iter()
+        .find(|n| **n != green_target_group)
+    {
+        Some(blue) => cloud.target_group_arn(blue).await.ok(),
+        None => None,
+    };
     let endpoint = match listener {
         None => None,
         Some(choice) => Some(endpoint(cloud, &info.group, &pair, choice).await?),
@@ -205,6 +227,8 @@ pub async fn discover<C: Cloud>(
         green: GreenTasks::TaskSet(green.identifier.clone()),
         green_target_group,
         green_target_group_arn,
+        blue_target_group_arn,
+        created_ms: info.created_ms,
         endpoint,
         alarms: group.alarms,
         lifecycle_events: target.lifecycle_events,

@@ -75,13 +75,67 @@ async fn look_at_alarms<M: MetricReads>(
     }
 }
 
-/// A metric gate's query for this deployment, placeholders filled in.
+/// What one look of a metric gate reads: green's value, and blue's for a
+/// relative threshold (or why blue's cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateQuery {
+    /// Green's value: the latest datapoint.
+    pub green: MetricQuery,
+    /// Blue's value, for a gate with a baseline.
+    pub blue: Option<Result<BaselineRead, String>>,
+}
+
+/// Blue's value: the statistic over one period, the whole window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaselineRead {
+    /// The query, on blue's target group, its period the window.
+    pub query: MetricQuery,
+    /// The window's start (Unix epoch milliseconds).
+    pub from_ms: u64,
+    /// The window's end: when the deployment began.
+    pub to_ms: u64,
+}
+
+/// A metric gate's queries for this deployment, placeholders filled in.
 pub fn metric_query(
     gate: &MetricGate,
     deployment: Option<&Deployment>,
-) -> Result<MetricQuery, String> {
-    let fill = |stat: &MetricStat| filled(gate, stat, deployment);
-    let source = match &gate.source {
+) -> Result<GateQuery, String> {
+    let green = MetricQuery {
+        source: source(gate, deployment, None)?,
+        period_s: gate.period_s,
+    };
+    let blue = gate.baseline.map(|baseline| {
+        let (Some(found), Some(blue_group)) = (
+            deployment,
+            deployment.and_then(Deployment::blue_target_group_dimension),
+        ) else {
+            return Err("blue's target group is not known".to_owned());
+        };
+        let to_ms = found
+            .created_ms
+            .ok_or_else(|| "the deployment's start is not known".to_owned())?;
+        Ok(BaselineRead {
+            query: MetricQuery {
+                source: source(gate, deployment, Some(&blue_group))?,
+                period_s: baseline.window_s,
+            },
+            from_ms: to_ms.saturating_sub(u64::from(baseline.window_s) * 1000),
+            to_ms,
+        })
+    });
+    Ok(GateQuery { green, blue })
+}
+
+/// The gate's source with its placeholders filled in; `{green_target_group}`
+/// stands for `instead` when given (blue's, for a baseline).
+fn source(
+    gate: &MetricGate,
+    deployment: Option<&Deployment>,
+    instead: Option<&str>,
+) -> Result<MetricSource, String> {
+    let fill = |stat: &MetricStat| filled(gate, stat, deployment, instead);
+    Ok(match &gate.source {
         MetricSource::Stat(stat) => MetricSource::Stat(fill(stat)?),
         MetricSource::Expression {
             expression,
@@ -93,10 +147,6 @@ pub fn metric_query(
                 .map(|(id, stat)| Ok((id.clone(), fill(stat)?)))
                 .collect::<Result<_, String>>()?,
         },
-    };
-    Ok(MetricQuery {
-        source,
-        period_s: gate.period_s,
     })
 }
 
@@ -105,13 +155,14 @@ fn filled(
     gate: &MetricGate,
     stat: &MetricStat,
     deployment: Option<&Deployment>,
+    instead: Option<&str>,
 ) -> Result<MetricStat, String> {
     let mut dimensions = Vec::new();
     for (name, value) in &stat.dimensions {
         let mut value = value.clone();
         if value.contains(GREEN_TARGET_GROUP) {
             let tg = deployment
-                .map(Deployment::target_group_dimension)
+                .map(|found| instead.map_or_else(|| found.target_group_dimension(), str::to_owned))
                 .ok_or_else(|| {
                     format!(
                         "metric {}: {GREEN_TARGET_GROUP} needs the deployment's green target group",
@@ -181,7 +232,7 @@ pub async fn bake<M: MetricReads>(
     plan: &Bake,
     alarms: &[String],
     fail_if_unreadable: bool,
-    metrics: &[(MetricGate, MetricQuery)],
+    metrics: &[(MetricGate, GateQuery)],
     stop_at: Instant,
 ) -> Baked {
     let started = Instant::now();
@@ -283,7 +334,7 @@ pub async fn look<M: MetricReads>(
     cloud: &M,
     alarms: &[String],
     fail_if_unreadable: bool,
-    metrics: &[(MetricGate, MetricQuery)],
+    metrics: &[(MetricGate, GateQuery)],
     stop_at: Instant,
     tallies: &mut [GateTally],
 ) -> Look {
@@ -302,33 +353,34 @@ pub async fn look<M: MetricReads>(
     let mut unreadable = false;
     for ((gate, query), tally) in metrics.iter().zip(tallies.iter_mut()) {
         let window = Duration::from_secs(u64::from(gate.period_s) * 2);
-        let read = tokio::time::timeout_at(stop_at, cloud.latest(query, window))
-            .await
-            .unwrap_or_else(|_| {
-                Err(crate::cloud::AwsError::new(
-                    "cloudwatch:GetMetricData",
-                    "no answer in time",
-                ))
-            });
+        let read = within(stop_at, cloud.latest(&query.green, window)).await;
         let expected = expected(gate);
+        let read = match (read, &query.blue) {
+            (Ok(green), None) => Ok((green, None)),
+            (Ok(green), Some(Err(why))) => Ok((green, Some(Err(why.clone())))),
+            (Ok(green), Some(Ok(blue))) => within(
+                stop_at,
+                cloud.between(&blue.query, blue.from_ms, blue.to_ms),
+            )
+            .await
+            .map(|value| (green, Some(Ok(value)))),
+            (Err(e), _) => Err(e),
+        };
         match read {
-            // No datapoint: no breach of a ceiling (a 5xx count has none
-            // without errors), but a floor is not proven (no traffic).
-            Ok(value) => {
-                let breached = match value {
-                    Some(v) => gate.breach.breached_by(v),
-                    None => matches!(gate.breach, crate::plan::Breach::Below(_)),
-                };
-                tally.count(value.is_some(), breached);
-                let value = value.map_or_else(|| "no data".to_owned(), |v| v.to_string());
+            Ok((value, blue)) => {
+                let judged = judge(gate, value, blue);
+                tally.count(value.is_some(), judged.breached);
                 assertions.push(AssertionResult {
                     passed: !gate.tolerance.exceeded_by(tally),
                     expected,
                     // With a tolerance, what it has tolerated so far.
                     actual: match (tally.breaches, gate.tolerance.describe()) {
-                        (0, _) | (_, None) => value,
+                        (0, _) | (_, None) => judged.shown,
                         (n, Some(_)) => {
-                            format!("{value} ({n} breaches so far, {} in a row)", tally.run)
+                            format!(
+                                "{} ({n} breaches so far, {} in a row)",
+                                judged.shown, tally.run
+                            )
                         }
                     },
                 });
@@ -355,6 +407,70 @@ pub async fn look<M: MetricReads>(
     }
 }
 
+/// A read that ends by `stop_at`, or says it did not.
+async fn within(
+    stop_at: Instant,
+    read: impl Future<Output = Result<Option<f64>, crate::cloud::AwsError>>,
+) -> Result<Option<f64>, crate::cloud::AwsError> {
+    tokio::time::timeout_at(stop_at, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::cloud::AwsError::new(
+                "cloudwatch:GetMetricData",
+                "no answer in time",
+            ))
+        })
+}
+
+/// One look's judgement of a gate.
+struct Judged {
+    breached: bool,
+    /// What was seen, for the verdict line.
+    shown: String,
+}
+
+/// Green's `value` against the gate's threshold; for a relative one,
+/// against blue's (`blue`: its value, or why there is none).
+fn judge(
+    gate: &MetricGate,
+    value: Option<f64>,
+    blue: Option<Result<Option<f64>, String>>,
+) -> Judged {
+    let Some(green) = value else {
+        // No datapoint: no breach of a ceiling (a 5xx count has none
+        // without errors), but a floor is not proven (no traffic).
+        return Judged {
+            breached: matches!(gate.breach, crate::plan::Breach::Below(_)),
+            shown: "no data".to_owned(),
+        };
+    };
+    let Some(blue) = blue else {
+        return Judged {
+            breached: gate.breach.breached_by(green, None).unwrap_or(true),
+            shown: green.to_string(),
+        };
+    };
+    let inconclusive = |why: String| Judged {
+        breached: !gate.baseline.is_some_and(|b| b.inconclusive_passes),
+        shown: format!("green {green}, blue: {why} (inconclusive)"),
+    };
+    match blue {
+        Err(why) => inconclusive(why),
+        Ok(None) => inconclusive("no datapoint in its window before the deployment".to_owned()),
+        Ok(Some(blue)) => {
+            let ratio = if blue == 0.0 {
+                "n/a".to_owned()
+            } else {
+                format!("{:.2}", green / blue)
+            };
+            Judged {
+                breached: gate.breach.breached_by(green, Some(blue)).unwrap_or(true),
+                shown: format!("green {green}, blue {blue}, ratio {ratio}"),
+            }
+        }
+    }
+}
+
 /// What a gate's assertion expects: `metric error_rate (100 * e / r) <= 1`,
 /// with its tolerance when it has one.
 fn expected(gate: &MetricGate) -> String {
@@ -369,7 +485,7 @@ fn expected(gate: &MetricGate) -> String {
 /// fails, and one that saw none and needs none is named in the warnings.
 pub fn without_data(
     plan: &Bake,
-    metrics: &[(MetricGate, MetricQuery)],
+    metrics: &[(MetricGate, GateQuery)],
     tallies: &[GateTally],
     looks: u32,
     started: Instant,

@@ -28,6 +28,7 @@ fn gate(metric: &str, breach: Breach) -> MetricGate {
         breach,
         tolerance: Tolerance::default(),
         min_datapoints: 0,
+        baseline: None,
     }
 }
 
@@ -90,7 +91,7 @@ fn metric_queries_fill_in_the_deployment() {
         Some(&deployment),
     )
     .unwrap();
-    let MetricSource::Stat(read) = query.source else {
+    let MetricSource::Stat(read) = query.green.source else {
         panic!("a statistic: {query:?}")
     };
     assert_eq!(
@@ -527,7 +528,7 @@ fn an_expression_query_fills_in_each_metric_and_keeps_the_expression() {
     let MetricSource::Expression {
         expression,
         metrics,
-    } = &query.source
+    } = &query.green.source
     else {
         panic!("an expression: {query:?}")
     };
@@ -573,5 +574,98 @@ async fn an_expression_gate_breaches_on_its_value() {
             .contains("expected metric error_rate (100 * e / r) <= 1, got 5"),
         "{}",
         baked.result.summary()
+    );
+}
+
+/// A p99 latency gate: green at most `ratio` × blue's p99 in the hour
+/// before the deployment.
+fn against_blue(ratio: f64, inconclusive_passes: bool) -> MetricGate {
+    MetricGate {
+        name: "p99_vs_blue".to_owned(),
+        breach: Breach::RatioAbove(ratio),
+        baseline: Some(crate::plan::Baseline {
+            window_s: 3600,
+            inconclusive_passes,
+        }),
+        ..gate("TargetResponseTime", Breach::Above(0.0))
+    }
+}
+
+/// Bakes `gate` for 2 s with green's and blue's values staged.
+async fn bake_against_blue(gate: MetricGate, green: f64, blue: Option<f64>) -> Baked {
+    let cloud = FakeCloud::ready();
+    cloud.set_metric(
+        "TargetResponseTime|targetgroup/green/abc",
+        vec![Some(green)],
+    );
+    cloud.set_metric("TargetResponseTime|targetgroup/blue/def", vec![blue]);
+    let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
+    bake(
+        &cloud,
+        &bake_plan(2_000),
+        &[],
+        true,
+        &[(gate, query)],
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn green_is_judged_against_blue_before_the_deployment() {
+    // GIVEN green's p99 at 1.5 × blue's, under a gate of at most 1.2 ×
+    let baked = bake_against_blue(against_blue(1.2, false), 0.3, Some(0.2)).await;
+    // THEN it fails, printing green, blue and the ratio
+    assert!(!baked.result.passed());
+    assert!(
+        baked.result.summary().contains(
+            "expected metric p99_vs_blue Sum <= 1.2 × blue, got green 0.3, blue 0.2, ratio 1.50"
+        ),
+        "{}",
+        baked.result.summary()
+    );
+    // AND at 1.05 × it passes
+    let baked = bake_against_blue(against_blue(1.2, false), 0.21, Some(0.2)).await;
+    assert!(baked.result.passed(), "{baked:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn blue_without_data_is_inconclusive_and_fails_unless_told_otherwise() {
+    let baked = bake_against_blue(against_blue(1.2, false), 0.2, None).await;
+    assert!(!baked.result.passed());
+    assert!(
+        baked.result.summary().contains(
+            "got green 0.2, blue: no datapoint in its window before the deployment (inconclusive)"
+        ),
+        "{}",
+        baked.result.summary()
+    );
+    let baked = bake_against_blue(against_blue(1.2, true), 0.2, None).await;
+    assert!(baked.result.passed(), "{baked:?}");
+}
+
+#[test]
+fn blue_is_read_on_its_own_target_group_over_the_hour_before_the_deployment() {
+    let cloud = FakeCloud::ready();
+    let deployment = cloud.deployment();
+    let query = metric_query(&against_blue(1.2, false), Some(&deployment)).unwrap();
+    let blue = query.blue.expect("a baseline").expect("readable");
+    assert_eq!(blue.query.period_s, 3600);
+    assert_eq!(blue.to_ms, deployment.created_ms.unwrap());
+    assert_eq!(blue.to_ms - blue.from_ms, 3_600_000);
+    let MetricSource::Stat(stat) = blue.query.source else {
+        panic!("a statistic")
+    };
+    assert_eq!(
+        stat.dimensions[0],
+        ("TargetGroup".to_owned(), "targetgroup/blue/def".to_owned())
+    );
+    // AND without blue's target group, the comparison says why it cannot be made
+    let mut unknown = deployment;
+    unknown.blue_target_group_arn = None;
+    let query = metric_query(&against_blue(1.2, false), Some(&unknown)).unwrap();
+    assert_eq!(
+        query.blue,
+        Some(Err("blue's target group is not known".to_owned()))
     );
 }

@@ -3,8 +3,6 @@
 //! at all; a read that happens anyway fails clearly instead of reaching for
 //! credentials.
 
-use std::time::Duration;
-
 use crate::cloud::{
     AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo, DeploymentReads,
     DeploymentTarget, Listener, ListenerRule, LoadBalancer, MetricQuery, MetricReads, ObjectReads,
@@ -80,7 +78,7 @@ impl MetricReads for NoCloud {
         refused("cloudwatch:DescribeAlarms")
     }
 
-    async fn latest(&self, _: &MetricQuery, _: Duration) -> Result<Option<f64>, AwsError> {
+    async fn between(&self, _: &MetricQuery, _: u64, _: u64) -> Result<Option<f64>, AwsError> {
         refused("cloudwatch:GetMetricData")
     }
 }
@@ -112,7 +110,7 @@ mod tests {
         assert!(NoCloud.alarms(&[]).await.is_err());
         assert!(
             NoCloud
-                .latest(&MetricQuery::default(), Duration::ZERO)
+                .latest(&MetricQuery::default(), std::time::Duration::ZERO)
                 .await
                 .is_err()
         );

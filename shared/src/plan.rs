@@ -28,7 +28,7 @@ use serde_json::Value;
 
 pub use self::alarms::AlarmPolicy;
 pub use self::bake::{
-    Bake, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate, Tolerance,
+    Bake, Baseline, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate, Tolerance,
 };
 pub use self::check::Check;
 use self::check::Defaults;

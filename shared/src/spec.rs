@@ -187,6 +187,15 @@ pub struct MetricGateSpec {
     pub greater_than: Option<f64>,
     /// Breach when the value is less than this.
     pub less_than: Option<f64>,
+    /// Breach when green's value is more than this many times blue's
+    /// (needs `baseline`), e.g. 1.2.
+    pub at_most_ratio: Option<f64>,
+    /// Breach when green's value is more than blue's plus this (needs
+    /// `baseline`), e.g. 0.05 (seconds of latency, or points of a rate).
+    pub at_most_increase: Option<f64>,
+    /// Compare green with blue: the same metric on blue's target group,
+    /// over a window that ends when the deployment began.
+    pub baseline: Option<BaselineSpec>,
     /// Breaches allowed over the whole bake; one more fails it. Default 0
     /// (the first breach fails), or no limit when only
     /// `consecutive_breaches` is set.
@@ -201,6 +210,30 @@ pub struct MetricGateSpec {
     pub require_data: bool,
     /// Fail the bake when fewer looks than this saw a datapoint.
     pub min_datapoints: Option<u32>,
+}
+
+/// Blue's values to compare green's with.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineSpec {
+    /// How long blue's window is, in seconds, ending when the deployment
+    /// began (default 3600; a multiple of 60, at most 86400). Blue's value
+    /// is the gate's statistic over that whole window.
+    pub window_s: Option<u32>,
+    /// What a look decides when blue has no value (no traffic in the
+    /// window, or blue's target group or the deployment's start unknown):
+    /// `fail` (the default: doubt means Failed) or `pass`.
+    pub inconclusive: Option<Inconclusive>,
+}
+
+/// What an inconclusive comparison decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Inconclusive {
+    /// A breach.
+    Fail,
+    /// No breach.
+    Pass,
 }
 
 /// One metric of a metric math expression.

@@ -9,6 +9,13 @@ pub fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Now, in Unix epoch milliseconds (0 before 1970).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, millis)
+}
+
 /// No real deadline is earlier than this (2001-09-09 in epoch milliseconds).
 pub const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
 /// A Lambda runs at most 15 minutes.

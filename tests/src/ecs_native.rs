@@ -44,8 +44,10 @@ pub struct EcsNative {
     /// The ALB's DNS name (pinned to 127.0.0.1 in specs).
     pub load_balancer_dns: String,
     elb: aws_sdk_elasticloadbalancingv2::Client,
-    blue_target_group: String,
-    green_target_group: String,
+    /// Blue's target group ARN.
+    pub blue_target_group: String,
+    /// Green's target group ARN.
+    pub green_target_group: String,
 }
 
 impl EcsNative {

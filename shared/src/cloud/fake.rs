@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use super::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
@@ -31,6 +30,8 @@ struct State {
     lifecycle_events: Vec<LifecycleEvent>,
 }
 
+/// When every fake deployment was created (Unix epoch milliseconds).
+pub(crate) const CREATED_MS: u64 = 1_800_000_000_000;
 /// An ECS blue/green deployment `d-1` (app `app`, group `group`, cluster
 /// `cluster`, service `svc`, green task set `ts-green` on target group
 /// `green`, test listener :8080, production listener :80).
@@ -82,6 +83,8 @@ impl FakeCloud {
             green_target_group: "green".to_owned(),
             green_target_group_arn:
                 "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/abc".to_owned(),
+            blue_target_group_arn: Some(BLUE_TG.to_owned()),
+            created_ms: Some(CREATED_MS),
             endpoint: Some(Endpoint {
                 listener: ListenerChoice::Test,
                 listener_arn: "arn:listener/test".to_owned(),
@@ -205,6 +208,7 @@ impl DeploymentReads for FakeCloud {
             application: "app".to_owned(),
             group: "group".to_owned(),
             compute_platform: Some(self.state().platform.clone()),
+            created_ms: Some(CREATED_MS),
         })
     }
 
@@ -284,6 +288,7 @@ impl ServiceDeploymentReads for FakeCloud {
             target_revision_arn: Some(GREEN_REVISION.to_owned()),
             target_tasks: Some((count(task_set.desired), count(task_set.running))),
             status: "IN_PROGRESS".to_owned(),
+            created_ms: Some(CREATED_MS),
         })
     }
 
@@ -335,9 +340,13 @@ impl BalancerReads for FakeCloud {
         })
     }
 
-    async fn target_group_arn(&self, _: &str) -> Result<String, AwsError> {
+    async fn target_group_arn(&self, name: &str) -> Result<String, AwsError> {
         self.call("elasticloadbalancing:DescribeTargetGroups")?;
-        Ok("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/abc".to_owned())
+        Ok(match name {
+            "blue" => BLUE_TG,
+            _ => GREEN_TG,
+        }
+        .to_owned())
     }
 
     async fn target_health(&self, _: &str) -> Result<Vec<TargetHealth>, AwsError> {
@@ -386,12 +395,22 @@ impl MetricReads for FakeCloud {
             .collect())
     }
 
-    async fn latest(&self, query: &MetricQuery, _: Duration) -> Result<Option<f64>, AwsError> {
+    async fn between(&self, query: &MetricQuery, _: u64, _: u64) -> Result<Option<f64>, AwsError> {
         self.call("cloudwatch:GetMetricData")?;
         let mut state = self.state();
-        // A statistic by its metric's name, an expression by its text.
+        // A statistic by its metric's name (`name|target group dimension`
+        // first, when staged so), an expression by its text.
         let key = match &query.source {
-            MetricSource::Stat(stat) => stat.metric.clone(),
+            MetricSource::Stat(stat) => {
+                let on_group = stat
+                    .dimensions
+                    .iter()
+                    .find(|(name, _)| name == "TargetGroup")
+                    .map(|(_, group)| format!("{}|{group}", stat.metric));
+                on_group
+                    .filter(|key| state.metrics.contains_key(key))
+                    .unwrap_or_else(|| stat.metric.clone())
+            }
             MetricSource::Expression { expression, .. } => expression.clone(),
         };
         let values = state.metrics.entry(key).or_default();

@@ -80,6 +80,15 @@ pub async fn discover_service_deployment<C: Cloud>(
             revision_arn: revision,
         },
         green_target_group: name_of(&green_target_group_arn).to_owned(),
+        blue_target_group_arn: [
+            Some(&balancer.target_group_arn),
+            balancer.alternate_target_group_arn.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|arn| **arn != green_target_group_arn)
+        .cloned(),
+        created_ms: found.created_ms,
         green_target_group_arn,
         endpoint,
         // ECS watches the service's own alarms (deploymentConfiguration.alarms).

@@ -23,7 +23,8 @@ use tracing::info;
 
 use super::{Context, Ports, judge, stages};
 use crate::check::CheckResult;
-use crate::cloud::{Cloud, MetricQuery};
+use crate::cloud::Cloud;
+use crate::gate::GateQuery;
 use crate::gate::{BAKE, finish, look, metric_query, nothing_to_watch, without_data};
 use crate::hook::Hook;
 use crate::plan::{GateTally, MetricGate, Plan};
@@ -224,7 +225,7 @@ async fn bake_round<P: HttpProbe, C: Cloud, G: Progress>(
     if let Some(why) = nothing_to_watch(bake, &alarms, deployment.as_ref()) {
         return failed(format!("{BAKE}: {why}"));
     }
-    let queries: Result<Vec<(MetricGate, MetricQuery)>, String> = bake
+    let queries: Result<Vec<(MetricGate, GateQuery)>, String> = bake
         .metrics
         .iter()
         .map(|gate| metric_query(gate, deployment.as_ref()).map(|q| (gate.clone(), q)))

@@ -12,11 +12,12 @@ use tracing::{info, warn};
 use super::aim::{AimError, aim as aim_at};
 use super::{Context, Green, Ports};
 use crate::check::{CheckResult, Outcome};
-use crate::cloud::{Cloud, MetricQuery};
+use crate::cloud::Cloud;
 use crate::discovery::{
     Deployment, DiscoveryError, discover as discover_deployment, discover_service_deployment,
 };
 use crate::engine::run_checks;
+use crate::gate::GateQuery;
 use crate::gate::{
     ALARMS, BAKE, Baked, bake as bake_gates, check_alarms, metric_query, nothing_to_watch,
 };
@@ -323,7 +324,7 @@ pub(super) async fn bake<P, C: Cloud, G: Progress>(
     } else if let Some(why) = nothing_to_watch(bake_plan, alarms, deployment) {
         only(CheckResult::failed(BAKE, why, Duration::ZERO))
     } else {
-        let queries: Result<Vec<(MetricGate, MetricQuery)>, String> = bake_plan
+        let queries: Result<Vec<(MetricGate, GateQuery)>, String> = bake_plan
             .metrics
             .iter()
             .map(|gate| metric_query(gate, deployment).map(|q| (gate.clone(), q)))

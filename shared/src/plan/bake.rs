@@ -47,6 +47,8 @@ pub struct MetricGate {
     /// Looks with a datapoint the bake needs (0: none; the verdict then
     /// warns when there was none).
     pub min_datapoints: u32,
+    /// Blue's values, for a relative threshold.
+    pub baseline: Option<Baseline>,
 }
 
 impl MetricGate {
@@ -130,13 +132,17 @@ impl GateTally {
     }
 }
 
-/// A threshold's side.
+/// A threshold: a fixed value, or one relative to blue's value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Breach {
     /// Breached above this value.
     Above(f64),
     /// Breached below this value.
     Below(f64),
+    /// Breached above this many times blue's value.
+    RatioAbove(f64),
+    /// Breached above blue's value plus this.
+    IncreaseAbove(f64),
 }
 
 impl fmt::Display for Breach {
@@ -144,18 +150,38 @@ impl fmt::Display for Breach {
         match self {
             Breach::Above(limit) => write!(f, "<= {limit}"),
             Breach::Below(limit) => write!(f, ">= {limit}"),
+            Breach::RatioAbove(ratio) => write!(f, "<= {ratio} × blue"),
+            Breach::IncreaseAbove(delta) => write!(f, "<= blue + {delta}"),
         }
     }
 }
 
 impl Breach {
-    /// Whether `value` breaches the threshold.
-    pub fn breached_by(self, value: f64) -> bool {
+    /// Whether green's `value` breaches the threshold, given blue's value
+    /// for a relative one; `None` when a relative one has no blue value.
+    pub fn breached_by(self, value: f64, blue: Option<f64>) -> Option<bool> {
         match self {
-            Breach::Above(limit) => value > limit,
-            Breach::Below(limit) => value < limit,
+            Breach::Above(limit) => Some(value > limit),
+            Breach::Below(limit) => Some(value < limit),
+            Breach::RatioAbove(ratio) => blue.map(|blue| value > ratio * blue),
+            Breach::IncreaseAbove(delta) => blue.map(|blue| value > blue + delta),
         }
     }
+
+    /// Whether it needs blue's value.
+    pub fn relative(self) -> bool {
+        matches!(self, Breach::RatioAbove(_) | Breach::IncreaseAbove(_))
+    }
+}
+
+/// Blue's values for a relative threshold: the gate's statistic over a
+/// window that ends when the deployment began, on blue's target group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Baseline {
+    /// The window's length, in seconds (a multiple of 60).
+    pub window_s: u32,
+    /// Whether a look with no blue value passes (otherwise it breaches).
+    pub inconclusive_passes: bool,
 }
 
 impl Validator {
@@ -257,17 +283,39 @@ impl Validator {
                 format!("expected 1, 5, 10, 30 or a multiple of 60, got {period_s}"),
             );
         }
-        let breach = match (spec.greater_than, spec.less_than) {
-            (Some(limit), None) => Some(Breach::Above(limit)),
-            (None, Some(limit)) => Some(Breach::Below(limit)),
+        let breach = match (
+            spec.greater_than,
+            spec.less_than,
+            spec.at_most_ratio,
+            spec.at_most_increase,
+        ) {
+            (Some(limit), None, None, None) => Some(Breach::Above(limit)),
+            (None, Some(limit), None, None) => Some(Breach::Below(limit)),
+            (None, None, Some(ratio), None) if ratio > 0.0 => Some(Breach::RatioAbove(ratio)),
+            (None, None, None, Some(delta)) if delta >= 0.0 => Some(Breach::IncreaseAbove(delta)),
+            (None, None, Some(_), None) => {
+                self.problem(
+                    &format!("{at}.at_most_ratio"),
+                    "expected a ratio above 0".to_owned(),
+                );
+                None
+            }
+            (None, None, None, Some(_)) => {
+                self.problem(
+                    &format!("{at}.at_most_increase"),
+                    "expected 0 or more".to_owned(),
+                );
+                None
+            }
             _ => {
                 self.problem(
                     at,
-                    "expected exactly one of greater_than, less_than".to_owned(),
+                    "expected exactly one of greater_than, less_than, at_most_ratio, at_most_increase".to_owned(),
                 );
                 None
             }
         };
+        let baseline = self.baseline(at, spec.baseline.as_ref(), breach);
         if let Some(run) = spec.consecutive_breaches
             && !(1..=MAX_TALLY).contains(&run)
         {
@@ -310,6 +358,44 @@ impl Validator {
                 .min_datapoints
                 .unwrap_or(0)
                 .max(u32::from(spec.require_data)),
+            baseline,
+        })
+    }
+
+    /// The baseline, which a relative threshold needs and only it may have.
+    fn baseline(
+        &mut self,
+        at: &str,
+        spec: Option<&crate::spec::BaselineSpec>,
+        breach: Option<Breach>,
+    ) -> Option<Baseline> {
+        let relative = breach.is_some_and(Breach::relative);
+        let Some(spec) = spec else {
+            if relative {
+                self.problem(
+                    &format!("{at}.baseline"),
+                    "at_most_ratio and at_most_increase compare with blue: expected a baseline"
+                        .to_owned(),
+                );
+            }
+            return None;
+        };
+        if breach.is_some() && !relative {
+            self.problem(
+                &format!("{at}.baseline"),
+                "only with at_most_ratio or at_most_increase".to_owned(),
+            );
+        }
+        let window_s = spec.window_s.unwrap_or(3600);
+        if !(60..=86_400).contains(&window_s) || !window_s.is_multiple_of(60) {
+            self.problem(
+                &format!("{at}.baseline.window_s"),
+                format!("expected a multiple of 60 from 60 to 86400, got {window_s}"),
+            );
+        }
+        Some(Baseline {
+            window_s,
+            inconclusive_passes: spec.inconclusive == Some(crate::spec::Inconclusive::Pass),
         })
     }
 

@@ -185,3 +185,46 @@ fn tolerance_is_bounded_and_defaults_to_the_first_breach() {
         ]
     );
 }
+
+#[test]
+fn a_relative_threshold_needs_a_baseline_and_only_it_may_have_one() {
+    let ratio = json!({"name": "p99_vs_blue", "metric": "TargetResponseTime", "stat": "p99",
+                       "at_most_ratio": 1.2, "baseline": {"window_s": 1800}});
+    assert_eq!(gate_problems(ratio.clone()), Vec::<String>::new());
+    let mut spec = spec(vec![check("health")]);
+    spec["target"] = json!({});
+    spec["bake"] = json!({"duration_ms": 1000, "metrics": [ratio.clone()]});
+    let gate = plan(&spec).bake.expect("a bake").metrics[0].clone();
+    assert_eq!(
+        gate.baseline,
+        Some(crate::plan::Baseline {
+            window_s: 1800,
+            inconclusive_passes: false
+        })
+    );
+    let mut without = ratio.clone();
+    without.as_object_mut().unwrap().remove("baseline");
+    assert_eq!(
+        gate_problems(without),
+        vec![
+            "bake.metrics[0].baseline: at_most_ratio and at_most_increase compare with blue: expected a baseline"
+        ]
+    );
+    let mut absolute = ratio.clone();
+    absolute.as_object_mut().unwrap().remove("at_most_ratio");
+    absolute["greater_than"] = json!(0.5);
+    assert_eq!(
+        gate_problems(absolute),
+        vec!["bake.metrics[0].baseline: only with at_most_ratio or at_most_increase"]
+    );
+    let mut bad = ratio;
+    bad["baseline"] = json!({"window_s": 90, "inconclusive": "pass"});
+    bad["at_most_ratio"] = json!(0);
+    assert_eq!(
+        gate_problems(bad),
+        vec![
+            "bake.metrics[0].at_most_ratio: expected a ratio above 0",
+            "bake.metrics[0].baseline.window_s: expected a multiple of 60 from 60 to 86400, got 90"
+        ]
+    );
+}

@@ -80,6 +80,11 @@ pub(super) fn describe_deployments(state: &mut State, request: &Value) -> Reply 
                     "serviceArn": d.service_arn,
                     "clusterArn": d.cluster_arn,
                     "status": d.status,
+                    // A minute ago, in epoch seconds as the JSON protocol
+                    // sends timestamps.
+                    "createdAt": std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0.0, |d| d.as_secs_f64() - 60.0),
                     "targetServiceRevision": {
                         "arn": d.target_revision_arn,
                         "requestedTaskCount": d.requested,

@@ -8,17 +8,32 @@ use greenlight_e2e::row::{AFTER_ALLOW_TRAFFIC as AAT, Area, Row, Spec};
 use greenlight_e2e::world::World;
 use serde_json::{Value, json};
 
-/// Green's target group as CloudWatch's `TargetGroup` dimension.
-fn green_dimension(world: &World) -> String {
-    let arn = &world.fixture.green.target_group_arn;
-    arn.rsplit(':').next().expect("a dimension").to_owned()
+/// A target group as CloudWatch's `TargetGroup` dimension.
+fn dimension(target_group_arn: &str) -> &str {
+    target_group_arn.rsplit(':').next().expect("a dimension")
 }
 
 /// Stages `metric` on green's target group only: one value a look, the
 /// last repeating.
 fn stage_green(world: &World, metric: &str, values: Vec<Option<f64>>) {
-    let key = MetricKey::named(metric).with_dimension(&green_dimension(world));
+    let key =
+        MetricKey::named(metric).with_dimension(dimension(&world.fixture.green.target_group_arn));
     world.front.set_metric(key, Script::per_call(values));
+}
+
+/// Stages `metric` on blue's target group: its value in the window before
+/// the deployment.
+fn stage_blue(world: &World, metric: &str, value: Option<f64>) {
+    let key =
+        MetricKey::named(metric).with_dimension(dimension(&world.fixture.blue.target_group_arn));
+    world.front.set_metric(key, Script::per_call(vec![value]));
+}
+
+/// A p99 latency gate: green at most 1.2 × blue's p99 in the hour before
+/// the deployment.
+fn p99_against_blue() -> Value {
+    json!([{"name": "p99_vs_blue", "metric": "TargetResponseTime", "stat": "p99",
+            "at_most_ratio": 1.2, "baseline": {"window_s": 3600}}])
 }
 
 /// Green's latency, one spike at the third look.
@@ -120,5 +135,45 @@ pub fn rows() -> Vec<Row> {
         .aws(|s| s, |w| stage_green(w, "TargetResponseTime", vec![Some(0.2), None]))
         .spec(bake(2000, json!([latency(json!({"min_datapoints": 3}))])))
         .fails("metric latency saw a datapoint in only 1 of"),
+        Row::new(
+            "green_p99_at_one_and_a_half_times_blues_fails",
+            area,
+            "green's p99 latency is 1.5 × blue's in the hour before the deployment, under `at_most_ratio: 1.2`",
+        )
+        .hook(AAT)
+        .aws(|s| s, |w| {
+            stage_green(w, "TargetResponseTime", vec![Some(0.3)]);
+            stage_blue(w, "TargetResponseTime", Some(0.2));
+        })
+        .spec(bake(2000, p99_against_blue()))
+        .fails("expected metric p99_vs_blue p99 <= 1.2 × blue, got green 0.3, blue 0.2, ratio 1.50"),
+        Row::new(
+            "green_p99_at_one_point_zero_five_times_blues_passes",
+            area,
+            "green's p99 latency is 1.05 × blue's, under the same gate",
+        )
+        .hook(AAT)
+        .aws(|s| s, |w| {
+            stage_green(w, "TargetResponseTime", vec![Some(0.21)]);
+            stage_blue(w, "TargetResponseTime", Some(0.2));
+        })
+        .spec(bake(2000, p99_against_blue()))
+        .succeeds("metric p99_vs_blue p99 <= 1.2 × blue")
+        .also(|run, _| {
+            let log = run.log_text();
+            assert!(log.contains("green 0.21, blue 0.2, ratio 1.05"), "{log}");
+        }),
+        Row::new(
+            "blue_without_data_before_the_deployment_is_inconclusive_and_fails",
+            area,
+            "blue has no p99 in the hour before the deployment (no traffic then)",
+        )
+        .hook(AAT)
+        .aws(|s| s, |w| {
+            stage_green(w, "TargetResponseTime", vec![Some(0.2)]);
+            stage_blue(w, "TargetResponseTime", None);
+        })
+        .spec(bake(2000, p99_against_blue()))
+        .fails("blue: no datapoint in its window before the deployment (inconclusive)"),
     ]
 }
