@@ -5,12 +5,22 @@
 use std::time::Duration;
 
 use greenlight_e2e::aws_front::{AlarmState, MetricKey, Script};
-use greenlight_e2e::ecs_native::{DEPLOYMENT_ARN, EcsNative};
+use greenlight_e2e::ecs_native::{DEPLOYMENT_ARN, EcsHookProcess, EcsNative};
 use greenlight_e2e::hook::{sample_event, workspace_root};
 use greenlight_e2e::{cargo_ecs_hook, green::Behaviour};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The next invocation of `stage`, carrying the `hookDetails` of the
+/// `previous` answer, as ECS does after an `IN_PROGRESS`.
+async fn again(world: &EcsNative, hook: &EcsHookProcess, stage: &str, previous: &Value) -> Value {
+    hook.invoke(
+        world.event(stage, previous["hookDetails"].clone(), false),
+        TIMEOUT,
+    )
+    .await
+}
 
 fn status(answer: &Value) -> &str {
     answer["hookStatus"].as_str().unwrap_or("(none)")
@@ -101,24 +111,14 @@ async fn a_bake_carries_its_state_across_three_invocations_and_succeeds() {
     assert_eq!(first["hookDetails"]["team"], "web");
     assert_eq!(first["hookDetails"]["greenlight"]["v"], 1);
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let second = hook
-        .invoke(
-            world.event(stage, first["hookDetails"].clone(), false),
-            TIMEOUT,
-        )
-        .await;
+    let second = again(&world, &hook, stage, &first).await;
     assert_eq!(status(&second), "IN_PROGRESS", "{second}");
     assert_eq!(
         second["hookDetails"]["greenlight"]["round"]["bake"]["looks"],
         1
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let third = hook
-        .invoke(
-            world.event(stage, second["hookDetails"].clone(), false),
-            TIMEOUT,
-        )
-        .await;
+    let third = again(&world, &hook, stage, &second).await;
     let logs = hook.stop().await;
     // THEN the third answer succeeds: the bake is over, nothing breached
     assert_eq!(status(&third), "SUCCEEDED", "{third}\n{logs:#?}");
@@ -148,21 +148,11 @@ async fn a_breach_mid_bake_fails_the_deployment() {
     let first = hook
         .invoke(world.event(stage, json!({}), false), TIMEOUT)
         .await;
-    let second = hook
-        .invoke(
-            world.event(stage, first["hookDetails"].clone(), false),
-            TIMEOUT,
-        )
-        .await;
+    let second = again(&world, &hook, stage, &first).await;
     assert_eq!(status(&second), "IN_PROGRESS", "{second}");
     // WHEN the alarm goes off before the next look
     world.front.set_alarm("web-5xx", AlarmState::Alarm);
-    let third = hook
-        .invoke(
-            world.event(stage, second["hookDetails"].clone(), false),
-            TIMEOUT,
-        )
-        .await;
+    let third = again(&world, &hook, stage, &second).await;
     let logs = hook.stop().await;
     // THEN the hook answers FAILED, saying the bake breached
     assert_eq!(status(&third), "FAILED", "{third}");
@@ -199,23 +189,13 @@ async fn a_tolerated_breach_is_counted_across_rounds() {
     let first = hook
         .invoke(world.event(stage, json!({}), false), TIMEOUT)
         .await;
-    let second = hook
-        .invoke(
-            world.event(stage, first["hookDetails"].clone(), false),
-            TIMEOUT,
-        )
-        .await;
+    let second = again(&world, &hook, stage, &first).await;
     // THEN the first breach is tolerated, and carried in the state
     assert_eq!(status(&second), "IN_PROGRESS", "{second}");
     let tally = &second["hookDetails"]["greenlight"]["round"]["bake"]["gates"][0];
     assert_eq!(tally, &json!({"d": 1, "b": 1, "r": 1}), "{second}");
     // AND the second breach, in the next invocation, fails the deployment
-    let third = hook
-        .invoke(
-            world.event(stage, second["hookDetails"].clone(), false),
-            TIMEOUT,
-        )
-        .await;
+    let third = again(&world, &hook, stage, &second).await;
     let logs = hook.stop().await;
     assert_eq!(status(&third), "FAILED", "{third}");
     let reasons = answer_reasons(&logs);
@@ -245,12 +225,7 @@ async fn green_not_running_yet_is_asked_again_not_waited_for() {
     assert_eq!(first["hookDetails"]["greenlight"]["round"]["rounds"], 1);
     // AND once the task runs, the next invocation passes
     world.set_running(Script::new(1));
-    let second = hook
-        .invoke(
-            world.event(stage, first["hookDetails"].clone(), false),
-            TIMEOUT,
-        )
-        .await;
+    let second = again(&world, &hook, stage, &first).await;
     hook.stop().await;
     assert_eq!(status(&second), "SUCCEEDED", "{second}");
 }

@@ -389,22 +389,28 @@ fn a_bake_with_no_metric_and_no_alarm_watches_nothing() {
     );
 }
 
-/// Bakes `gate` over `values` (one a look, 1 s apart, the last repeating)
-/// for `looks` seconds.
-async fn bake_series(mut gate: MetricGate, values: Vec<Option<f64>>, looks: u64) -> Baked {
-    let cloud = FakeCloud::ready();
-    cloud.set_metric("TargetResponseTime", values);
-    gate.name = "latency".to_owned();
+/// Bakes `gate` alone for `duration_ms`, looks 1 s apart, with time to
+/// spare.
+async fn bake_gate(cloud: &FakeCloud, gate: MetricGate, duration_ms: u64) -> Baked {
     let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
     bake(
-        &cloud,
-        &bake_plan(looks * 1000),
+        cloud,
+        &bake_plan(duration_ms),
         &[],
         true,
         &[(gate, query)],
         Instant::now() + Duration::from_secs(600),
     )
     .await
+}
+
+/// Bakes `gate` over `values` (one a look, 1 s apart, the last repeating)
+/// for `looks` seconds.
+async fn bake_series(mut gate: MetricGate, values: Vec<Option<f64>>, looks: u64) -> Baked {
+    let cloud = FakeCloud::ready();
+    cloud.set_metric("TargetResponseTime", values);
+    gate.name = "latency".to_owned();
+    bake_gate(&cloud, gate, looks * 1000).await
 }
 
 fn tolerating(failure_limit: Option<u32>, consecutive: Option<u32>) -> MetricGate {
@@ -557,16 +563,7 @@ async fn an_expression_gate_breaches_on_its_value() {
         },
         ..gate("unused", Breach::Above(1.0))
     };
-    let query = metric_query(&rate, Some(&cloud.deployment())).unwrap();
-    let baked = bake(
-        &cloud,
-        &bake_plan(3_000),
-        &[],
-        true,
-        &[(rate, query)],
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
+    let baked = bake_gate(&cloud, rate, 3_000).await;
     assert!(
         baked
             .result
@@ -599,16 +596,7 @@ async fn bake_against_blue(gate: MetricGate, green: f64, blue: Option<f64>) -> B
         vec![Some(green)],
     );
     cloud.set_metric("TargetResponseTime|targetgroup/blue/def", vec![blue]);
-    let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-    bake(
-        &cloud,
-        &bake_plan(2_000),
-        &[],
-        true,
-        &[(gate, query)],
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await
+    bake_gate(&cloud, gate, 2_000).await
 }
 
 #[tokio::test(start_paused = true)]
