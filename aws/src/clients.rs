@@ -11,6 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
 use crate::cloud::SdkCloud;
+use crate::invoker::LambdaInvoker;
 use crate::objects::S3Objects;
 use crate::parameters::SsmParameters;
 use crate::reporter::CodeDeployReporter;
@@ -30,6 +31,8 @@ pub struct Clients {
     pub parameters: SsmParameters,
     /// S3, for a spec kept in an object.
     pub objects: S3Objects,
+    /// Lambda, for a hook that hands its bake over to a new run of itself.
+    pub lambda: LambdaInvoker,
     /// The configuration of the CodeDeploy client that reports (retries
     /// off), kept so that a reporter can be built again from it anywhere.
     pub reports: aws_sdk_codedeploy::Config,
@@ -66,6 +69,7 @@ impl Clients {
             cloud: SdkCloud::new(&reads),
             parameters: SsmParameters::new(&reads),
             objects: S3Objects::new(&reads),
+            lambda: LambdaInvoker::new(&reads),
             reports,
             retry_problems,
         }
@@ -109,6 +113,7 @@ impl Clients {
             cloud: SdkCloud::new(&reads),
             parameters: SsmParameters::new(&reads),
             objects: S3Objects::new(&reads),
+            lambda: LambdaInvoker::new(&reads),
             reports: reports.build(),
             retry_problems: Vec::new(),
         }

@@ -1,16 +1,18 @@
-//! One local endpoint for every AWS API a hook calls: CodeDeploy, ECS, ELBv2
-//! and CloudWatch. It serves what moto lacks (lifecycle statuses, deployment
-//! targets, CloudWatch over RPC v2 CBOR), patches what moto answers too simply
-//! (alarm configuration, task set stability, target health), forwards the rest
-//! to moto, records every call, and injects faults per operation.
+//! One local endpoint for every AWS API a hook calls: CodeDeploy, ECS, ELBv2,
+//! CloudWatch and Lambda. It serves what moto lacks (lifecycle statuses,
+//! deployment targets, CloudWatch over RPC v2 CBOR, Lambda `Invoke`), patches
+//! what moto answers too simply (alarm configuration, task set stability,
+//! target health), forwards the rest to moto, records every call, and
+//! injects faults per operation.
 //!
 //! All `AWS_ENDPOINT_URL_<SERVICE>` variables point here, so requests are told
 //! apart by protocol: `x-amz-target` (AWS JSON 1.1: CodeDeploy, ECS), a form
-//! body with `Action=` (awsQuery: ELBv2, and EC2 forwarded), or the RPC v2
-//! CBOR path (CloudWatch).
+//! body with `Action=` (awsQuery: ELBv2, and EC2 forwarded), the RPC v2 CBOR
+//! path (CloudWatch), or the REST-JSON `Invoke` path (Lambda).
 
 mod cloudwatch;
 mod deployments;
+mod lambda;
 mod service_deployments;
 mod target_health;
 mod task_sets;
@@ -29,6 +31,7 @@ use serde_json::{Value, json};
 
 pub use cloudwatch::{ALARMS_PER_PAGE, AlarmState, MAX_ALARM_NAMES, MetricKey, MetricStatus};
 pub use deployments::{AlarmConfiguration, EcsTarget, TaskSetInfo, TaskSetLabel};
+pub use lambda::LambdaInvocation;
 pub use service_deployments::ServiceDeployment;
 pub use target_health::TargetHealth;
 pub use task_sets::{Stability, TaskSetState};
@@ -47,6 +50,8 @@ pub enum Service {
     Elbv2,
     /// CloudWatch (Smithy RPC v2 CBOR).
     CloudWatch,
+    /// Lambda (REST-JSON; only `Invoke`).
+    Lambda,
     /// Anything else (forwarded to moto as is), e.g. EC2.
     Other,
 }
@@ -189,6 +194,8 @@ struct State {
     metric_statuses: Vec<(MetricKey, MetricStatus)>,
     /// `GetMetricData`'s top-level `Messages`.
     metric_data_messages: Vec<(String, String)>,
+    /// Lambda invokes answered with success, in order.
+    invocations: Vec<LambdaInvocation>,
 }
 
 #[derive(Debug)]
@@ -254,6 +261,7 @@ impl AwsFront {
             "AWS_ENDPOINT_URL_ECS",
             "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
             "AWS_ENDPOINT_URL_CLOUDWATCH",
+            "AWS_ENDPOINT_URL_LAMBDA",
         ]
         .into_iter()
         .map(|name| (name, self.url()))
@@ -426,6 +434,8 @@ enum Protocol {
     Query,
     /// Smithy RPC v2 CBOR.
     Cbor,
+    /// REST-JSON (Lambda).
+    RestJson,
     /// Not an AWS protocol the front knows.
     Plain,
 }
@@ -498,6 +508,13 @@ fn classify(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> (Service, Protocol, 
         .strip_prefix("/service/GraniteServiceVersion20100801/operation/")
     {
         return (Service::CloudWatch, Protocol::Cbor, operation.to_owned());
+    }
+    if lambda::function_name(uri.path()).is_some() {
+        return (
+            Service::Lambda,
+            Protocol::RestJson,
+            lambda::INVOKE.to_owned(),
+        );
     }
     let form = form_pairs(body);
     let field = |name: &str| {
@@ -602,6 +619,7 @@ async fn answer(shared: &Shared, call: &Call) -> Reply {
         (Service::CloudWatch, operation) => {
             cloudwatch::answer(&mut shared.state(), operation, &call.body)
         }
+        (Service::Lambda, _) => lambda::invoke(&mut shared.state(), call),
         _ => forward(shared, call).await,
     }
 }
@@ -795,6 +813,7 @@ fn iam_prefix(service: Service) -> &'static str {
         Service::Ecs => "ecs",
         Service::Elbv2 => "elasticloadbalancing",
         Service::CloudWatch => "cloudwatch",
+        Service::Lambda => "lambda",
         Service::Other => "aws",
     }
 }
@@ -809,6 +828,7 @@ fn error(call: &Call, status: StatusCode, kind: Errors, message: &str) -> Reply 
             query_error_xml(kind.query, message).into_bytes(),
         ),
         Protocol::Cbor => cloudwatch::error(status, kind, message),
+        Protocol::RestJson => lambda::error(status, kind, message),
         Protocol::Plain => Reply::new(status, "text/plain", message.as_bytes().to_vec()),
     }
 }

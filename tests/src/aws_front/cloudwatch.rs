@@ -381,8 +381,8 @@ fn staged(state: &mut State, key: &QueryKey<'_>) -> Option<f64> {
 /// use (`100 * e / r`). As in CloudWatch, a metric without a datapoint, or
 /// a result that is not a number (a division by zero), gives no datapoint.
 fn evaluate(expression: &str, values: &HashMap<&str, Option<f64>>) -> Option<f64> {
-    use evalexpr::{ContextWithMutableVariables, DefaultNumericTypes, HashMapContext};
-    let mut context = HashMapContext::<DefaultNumericTypes>::new();
+    use evalexpr::{ContextWithMutableVariables, HashMapContext};
+    let mut context = HashMapContext::new();
     for (id, value) in values {
         if let Some(value) = value {
             context
