@@ -26,7 +26,7 @@ import cfnlint.decode
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The adapters are where AWS is called; each names its IAM action.
 ADAPTERS = sorted((ROOT / "aws/src").glob("*.rs"))
-ACTION = re.compile(r'"((?:codedeploy|ecs|elasticloadbalancing|cloudwatch|ssm|s3):[A-Za-z]+)"')
+ACTION = re.compile(r'"((?:codedeploy|ecs|elasticloadbalancing|cloudwatch|ssm|s3|lambda):[A-Za-z]+)"')
 # The SDK operations the adapters call, by method name, and the IAM action
 # each needs: a call counts even where its action's name is not written out.
 SDK_CALLS = {
@@ -47,11 +47,12 @@ SDK_CALLS = {
     "get_metric_data": "cloudwatch:GetMetricData",
     "get_parameter": "ssm:GetParameter",
     "get_object": "s3:GetObject",
+    "invoke": "lambda:InvokeFunction",
 }
 SDK_CALL = re.compile(r"\.\s*([a-z][a-z0-9_]*)\s*\(")
 # A call on one of the adapters' SDK clients (self.ecs.describe_...()): its
 # method must be in SDK_CALLS, so that no operation escapes the check.
-CLIENT_CALL = re.compile(r"\.\s*(?:codedeploy|ecs|elbv2|cloudwatch|ssm|s3)\s*\.\s*([a-z][a-z0-9_]*)\s*\(")
+CLIENT_CALL = re.compile(r"\.\s*(?:codedeploy|ecs|elbv2|cloudwatch|ssm|s3|lambda)\s*\.\s*([a-z][a-z0-9_]*)\s*\(")
 # The ECS lifecycle hook (binary ecs-lifecycle-hook of the package
 # greenlight-ecs, folder ecs/): the actions it calls. Every other function is
 # a CodeDeploy hook, which calls every action of the adapters but
@@ -183,6 +184,25 @@ def getatt(value):
         target = target if isinstance(target, list) else target.split(".", 1)
         if len(target) == 2 and target[1] == "Arn":
             return target[0]
+    return None
+
+
+def self_invoker(statement):
+    """The function a lambda:InvokeFunction statement of a function's role
+    lets invoke itself, or None: its resources are that function's ARN
+    (!GetAtt F.Arn, and !Sub ${F.Arn}:* for its versions and aliases) and
+    nothing else, and its condition lets only that function call (StringLike
+    aws:userid "*:${F}", Lambda's session name being the function's name)."""
+    owners = set()
+    for target in as_list(statement.get("Resource", [])):
+        sub = target.get("Fn::Sub") if isinstance(target, dict) else None
+        qualified = re.fullmatch(r"\$\{(\w+)\.Arn\}:\*", sub) if isinstance(sub, str) else None
+        owners.add(getatt(target) or (qualified.group(1) if qualified else None))
+    userid = statement.get("Condition", {}).get("StringLike", {}).get("aws:userid")
+    sub = userid.get("Fn::Sub") if isinstance(userid, dict) else None
+    caller = re.fullmatch(r"\*:\$\{(\w+)\}", sub) if isinstance(sub, str) else None
+    if len(owners) == 1 and caller and caller.group(1) in owners:
+        return caller.group(1)
     return None
 
 
@@ -347,6 +367,7 @@ def check(template, name="template.yaml", raw=""):
                 f" it trusts {sorted(services)} {odd or ''}".rstrip()
             )
         granted = set()
+        invokers = set()
         for src, statement, conditions in statements_of[role]:
             if statement.get("Effect") != "Allow":
                 continue
@@ -354,6 +375,15 @@ def check(template, name="template.yaml", raw=""):
             targets = as_list(statement.get("Resource", []))
             for action in actions:
                 granted.add(action)
+                if action == INVOKE_ACTION:
+                    itself = self_invoker(statement)
+                    if itself not in fnames or actions != [INVOKE_ACTION]:
+                        problems.append(
+                            f"{src}: {INVOKE_ACTION} must be alone in its statement, on one function's own ARN"
+                            f" (!GetAtt F.Arn, and ${{F.Arn}}:*) for calls by that function alone"
+                            f" (Condition StringLike aws:userid '*:${{F}}'), F one of {', '.join(fnames)}"
+                        )
+                    invokers.add(itself)
                 if "*" in action:
                     problems.append(f"{src}: action {action} is a wildcard: name the actions")
                 if "*" in targets and action not in NO_RESOURCE:
@@ -387,6 +417,10 @@ def check(template, name="template.yaml", raw=""):
                     problems.append(f"{role}: managed policy {text_arn} is not allowed: grant the actions inline")
                 elif MANAGED[allowed[0]] not in conditions:
                     problems.append(f"{role}: managed policy {allowed[0]} must be under condition {MANAGED[allowed[0]]}")
+        if INVOKE_ACTION in needs.get(role, set()):
+            for fname in fnames:
+                if fname != ecs_hook and fname not in invokers:
+                    problems.append(f"{role}: {fname} may not invoke itself, so it cannot hand off a long bake")
         wanted = needs.get(role, set())
         for action in sorted(wanted - granted):
             problems.append(f"{role} does not grant {action}, which {', '.join(fnames)} call(s)")
@@ -608,6 +642,44 @@ def widened(template):
     def no_invoke_role(t):
         del t["Resources"]["EcsHookInvokeRole"]
 
+    # The CodeDeploy hooks' hand-off to themselves, and their metric reads.
+    def hand_off(t, sid):
+        statements = t["Resources"]["HookHandOff"]["Properties"]["PolicyDocument"]["Statement"]
+        return next(s for s in statements if s.get("Sid") == sid)
+
+    def hook_invokes_any_function(t):
+        hand_off(t, "AfterAllowTrafficInvokesItself")["Resource"] = "*"
+
+    def hook_invokes_another_hook(t):
+        hand_off(t, "AfterAllowTrafficInvokesItself")["Resource"] = [
+            {"Fn::GetAtt": ["AfterAllowTrafficHook", "Arn"]},
+            {"Fn::GetAtt": ["BeforeAllowTrafficHook", "Arn"]},
+        ]
+
+    def hook_invokes_the_ecs_hook(t):
+        hand_off(t, "AfterAllowTrafficInvokesItself")["Resource"] = {"Fn::GetAtt": ["EcsLifecycleHook", "Arn"]}
+
+    def any_hook_may_call(t):
+        del hand_off(t, "AfterAllowTrafficInvokesItself")["Condition"]
+
+    def another_hook_may_call(t):
+        hand_off(t, "AfterAllowTrafficInvokesItself")["Condition"]["StringLike"]["aws:userid"] = {
+            "Fn::Sub": "*:${BeforeAllowTrafficHook}"
+        }
+
+    def invoke_and_update_itself(t):
+        hand_off(t, "AfterAllowTrafficInvokesItself")["Action"] = [
+            "lambda:InvokeFunction", "lambda:UpdateFunctionCode"
+        ]
+
+    def no_hand_off_for_one_hook(t):
+        statements = t["Resources"]["HookHandOff"]["Properties"]["PolicyDocument"]["Statement"]
+        statements[:] = [s for s in statements if s.get("Sid") != "BeforeAllowTrafficInvokesItself"]
+
+    def no_metric_reads(t):
+        document = policy(t, "HookRole")
+        document["Statement"] = [s for s in document["Statement"] if not (isinstance(s, dict) and s.get("Sid") == "BakeMetrics")]
+
     for change in (star_resource, extra_action, wildcard_action, report_anywhere, admin,
                    logs_anywhere, any_object, object_always, default_retries, undocumented_variable,
                    ecs_hook_reports_to_codedeploy, ecs_hook_reads_task_sets, ecs_hook_wildcard_action,
@@ -616,7 +688,10 @@ def widened(template):
                    ecs_hook_admin, ecs_hook_shares_role, ecs_hook_role_trusts_tasks,
                    invoke_any_function, invoke_a_codedeploy_hook, invoke_and_update,
                    invoke_role_extra_statement, invoke_role_trusts_lambda, invoke_role_trusts_account,
-                   invoke_role_managed_policy, invoke_role_policy_resource, no_invoke_role):
+                   invoke_role_managed_policy, invoke_role_policy_resource, no_invoke_role,
+                   hook_invokes_any_function, hook_invokes_another_hook, hook_invokes_the_ecs_hook,
+                   any_hook_may_call, another_hook_may_call, invoke_and_update_itself,
+                   no_hand_off_for_one_hook, no_metric_reads):
         copied = copy.deepcopy(template)
         change(copied)
         yield change.__name__, copied

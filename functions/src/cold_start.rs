@@ -13,13 +13,13 @@ use greenlight::hook::Hook;
 use greenlight::panic_message::panic_message;
 use greenlight::probe::ReqwestProbe;
 use greenlight::settings::{Settings, env_var as var};
-use greenlight_aws::{Clients, CodeDeployReporter, SdkCloud};
+use greenlight_aws::{Clients, CodeDeployReporter, LambdaInvoker, SdkCloud};
 
 use crate::guard::install_abort_hook;
 use crate::runner::HookRunner;
 
 /// The production runner.
-type SdkRunner = HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud>;
+type SdkRunner = HookRunner<ReqwestProbe, CodeDeployReporter, SdkCloud, LambdaInvoker>;
 
 impl SdkRunner {
     /// Reads the settings and builds the AWS and HTTP clients, once. Never
@@ -48,7 +48,8 @@ async fn build(hook: Hook) -> (SdkRunner, aws_sdk_codedeploy::Config) {
     let clients = Clients::from_env().await;
     fault_injection::cold_start_panic(var);
     let (settings, probe) = clients.configuration().await;
-    let runner = HookRunner::new(hook, settings, probe, clients.reporter(), clients.cloud);
+    let runner = HookRunner::new(hook, settings, probe, clients.reporter(), clients.cloud)
+        .with_hand_off(clients.lambda);
     (runner, clients.reports)
 }
 
@@ -67,6 +68,7 @@ fn fallback(hook: Hook, panic: &str) -> (SdkRunner, aws_sdk_codedeploy::Config) 
         ReqwestProbe::broken("the cold start panicked"),
         clients.reporter(),
         clients.cloud,
-    );
+    )
+    .with_hand_off(clients.lambda);
     (runner, clients.reports)
 }

@@ -9,11 +9,14 @@
 //! `src/bin/` are [`run`] with their hook; [`cold_start`] builds the runner
 //! once per process from the environment ([`greenlight_aws::Clients`]).
 
+pub mod chain;
 pub mod cold_start;
+pub mod continuation;
 pub mod event;
 #[cfg(test)]
 mod fake_reporter;
 pub mod guard;
+pub mod hand_off;
 pub mod invocation_error;
 pub mod report;
 pub mod runner;

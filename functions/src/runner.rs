@@ -2,7 +2,9 @@
 //! Everything that can go wrong after the event is parsed ends in a `Failed`
 //! verdict that is still reported.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -10,15 +12,20 @@ use greenlight::cloud::Cloud;
 use greenlight::panic_message::panic_message;
 use greenlight::probe::HttpProbe;
 use greenlight::settings::{REPORT_MARGIN_VAR, Settings};
-use greenlight::time::{deadline_instant, millis};
-use greenlight::{Context, Green, Hook, Ports, Silent, Status, Verdict, fault_injection, judge};
+use greenlight::time::{deadline_instant, millis, now_ms};
+use greenlight::{
+    Context, Green, Hook, Ports, Silent, Status, Verdict, fault_injection, judge, longest_wait,
+};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::{Instrument, error, info, info_span, warn};
 
+use crate::chain::{Ending, Link};
+use crate::continuation::{Continuation, ContinuationError};
 use crate::event::HookEvent;
 use crate::guard::Pending;
+use crate::hand_off::{HandOff, NoHandOff};
 use crate::invocation_error::InvocationError;
 use crate::report::{Delivery, ReportFailure, StatusReporter, deliver};
 
@@ -28,20 +35,28 @@ const FINAL_SAFETY: Duration = Duration::from_millis(150);
 /// The engine's guard for a check that ignores its deadline (see
 /// `greenlight::engine`).
 const CHECK_GUARD: Duration = Duration::from_millis(250);
+/// How many hand-offs a runner remembers having taken, to drop a second
+/// delivery of one (Lambda delivers an asynchronous event at least once).
+const REMEMBERED: usize = 64;
 
 /// A hook function's state, built once per cold start.
 #[derive(Debug)]
-pub struct HookRunner<P, R, C> {
-    hook: Hook,
+pub struct HookRunner<P, R, C, H = NoHandOff> {
+    pub(crate) hook: Hook,
     settings: Settings,
-    probe: P,
+    pub(crate) probe: P,
     reporter: R,
-    cloud: C,
+    pub(crate) cloud: C,
+    pub(crate) hand_off: H,
+    /// The continuations (execution ID, hand-off) this process took to the
+    /// end: a report, or the next hand-off.
+    taken: Mutex<VecDeque<(String, u32)>>,
     pub(crate) pending: Pending,
 }
 
 impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
-    /// Assembles a runner from its parts.
+    /// Assembles a runner from its parts; it cannot hand off (see
+    /// [`HookRunner::with_hand_off`]).
     pub fn new(hook: Hook, settings: Settings, probe: P, reporter: R, cloud: C) -> Self {
         match &settings.plan {
             Ok(plan) => {
@@ -65,10 +80,29 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             probe,
             reporter,
             cloud,
+            hand_off: NoHandOff,
+            taken: Mutex::new(VecDeque::new()),
             pending: Pending::default(),
         }
     }
 
+    /// The same runner, handing a judgement that outlasts its run to a new
+    /// run through `hand_off`.
+    pub fn with_hand_off<H: HandOff>(self, hand_off: H) -> HookRunner<P, R, C, H> {
+        HookRunner {
+            hook: self.hook,
+            settings: self.settings,
+            probe: self.probe,
+            reporter: self.reporter,
+            cloud: self.cloud,
+            hand_off,
+            taken: self.taken,
+            pending: self.pending,
+        }
+    }
+}
+
+impl<P: HttpProbe, R: StatusReporter, C: Cloud, H: HandOff> HookRunner<P, R, C, H> {
     /// Handles one Lambda invocation. Errs only when the event is unusable or
     /// the status could not be reported.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, InvocationError> {
@@ -86,9 +120,20 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
             }
         };
         let span = info_span!("hook", hook = %self.hook, deployment_id = %parsed.deployment_id);
+        let function = event.context.invoked_function_arn.clone();
+        let continuation = Continuation::read(&event.payload, &function, now_ms());
+        if let Ok(Some(c)) = &continuation
+            && self.was_taken(&parsed, c.hand_off)
+        {
+            warn!(parent: &span, hand_off = c.hand_off, "hand-off delivered again; this run already took it, so nothing to do");
+            return Ok(
+                json!({"deploymentId": parsed.deployment_id, "hook": self.hook, "duplicateHandOff": c.hand_off}),
+            );
+        }
         let until = deadline.checked_sub(FINAL_SAFETY).unwrap_or(deadline);
         self.pending.begin(&parsed, until, self.settings.dry_run);
-        let outcome = AssertUnwindSafe(self.run(parsed, until).instrument(span.clone()))
+        let run = self.run(parsed, continuation, &function, until);
+        let outcome = AssertUnwindSafe(run.instrument(span.clone()))
             .catch_unwind()
             .await;
         match outcome {
@@ -115,17 +160,110 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud> HookRunner<P, R, C> {
         self.answer(&in_flight.event, verdict, status, delivered)
     }
 
-    /// Judges, logs and reports; `until` is when the report must be done.
-    async fn run(&self, event: HookEvent, until: Instant) -> Result<Value, InvocationError> {
+    /// Judges, logs and reports, or hands the judgement off; `until` is
+    /// when the report must be done.
+    async fn run(
+        &self,
+        event: HookEvent,
+        continuation: Result<Option<Continuation>, ContinuationError>,
+        function: &str,
+        until: Instant,
+    ) -> Result<Value, InvocationError> {
         let started = Instant::now();
-        let verdict = self.judge(&event, until).await;
+        let hand_off = continuation
+            .as_ref()
+            .ok()
+            .and_then(|c| c.as_ref().map(|c| c.hand_off));
+        let verdict = match continuation {
+            Err(refused) => Verdict::failed(self.hook, refused.to_string()),
+            Ok(continuation) => match self
+                .judge_or_hand_off(&event, continuation, function, until)
+                .await
+            {
+                Ending::Judged(verdict) => verdict,
+                Ending::HandedOff(next) => {
+                    self.pending.take();
+                    if let Some(taken) = hand_off {
+                        self.remember(&event, taken);
+                    }
+                    info!(
+                        hand_off = next.hand_off,
+                        rounds = next.state.rounds,
+                        not_before_ms = next.not_before_ms,
+                        expires_ms = next.expires_ms,
+                        duration_ms = millis(started.elapsed()),
+                        "handed off to a new run of this function; it reports"
+                    );
+                    return Ok(json!({
+                        "deploymentId": event.deployment_id,
+                        "hook": self.hook,
+                        "handedOff": next.hand_off,
+                    }));
+                }
+            },
+        };
         let reported = verdict.status.to_report(self.settings.dry_run);
         log_verdict(&event, &verdict, self.settings.dry_run, started.elapsed());
         // Should this panic, the guard reports again: a status that already got
         // through then comes back as "already completed", which is fine.
         let delivered = deliver(&self.reporter, &event, reported, until).await;
         self.pending.take();
+        if let (Some(taken), Ok(_)) = (hand_off, &delivered) {
+            self.remember(&event, taken);
+        }
         self.answer(&event, verdict, reported, delivered)
+    }
+
+    /// In one run when the plan fits it, in rounds when it may not (or
+    /// when this run continues a chain) and the runner can hand off.
+    async fn judge_or_hand_off(
+        &self,
+        event: &HookEvent,
+        continuation: Option<Continuation>,
+        function: &str,
+        until: Instant,
+    ) -> Ending {
+        let plan = match &self.settings.plan {
+            Ok(plan) => plan,
+            Err(_) => return Ending::Judged(self.judge(event, until).await),
+        };
+        let stop_at = until
+            .checked_sub(self.settings.report_margin + CHECK_GUARD)
+            .filter(|at| *at > Instant::now());
+        let fits = stop_at.is_some_and(|at| {
+            longest_wait(plan, self.hook) < at.saturating_duration_since(Instant::now())
+        });
+        match stop_at {
+            Some(stop_at) if continuation.is_some() || (!fits && self.hand_off.can_hand_off()) => {
+                let link = Link {
+                    event,
+                    continuation,
+                    function,
+                    stop_at,
+                    hand_off_by: stop_at + CHECK_GUARD,
+                };
+                self.judge_in_rounds(plan, link).await
+            }
+            _ => Ending::Judged(self.judge(event, until).await),
+        }
+    }
+
+    /// Whether this process already took hand-off `hand_off` of `event`.
+    fn was_taken(&self, event: &HookEvent, hand_off: u32) -> bool {
+        self.taken.lock().is_ok_and(|taken| {
+            taken
+                .iter()
+                .any(|(id, n)| *id == event.execution_id && *n == hand_off)
+        })
+    }
+
+    fn remember(&self, event: &HookEvent, hand_off: u32) {
+        if let Ok(mut taken) = self.taken.lock() {
+            if taken.len() >= REMEMBERED {
+                taken.pop_front();
+            }
+            taken.push_back((event.execution_id.clone(), hand_off));
+        }
     }
 
     /// Logs how the report of `reported` for `verdict` ended and answers the

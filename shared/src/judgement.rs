@@ -40,7 +40,7 @@ mod stages;
 mod tests;
 
 pub use aim::{AimError, DNS_TIMEOUT};
-pub use rounds::{BakeProgress, RoundOutcome, RoundState, judge_round};
+pub use rounds::{BakeProgress, RoundOutcome, RoundState, bake_ends_ms, judge_round, longest_wait};
 pub use stages::StageFailure;
 
 /// What a judgement is about: which hook's checks, where green is, and when
@@ -107,9 +107,33 @@ pub async fn judge<P: HttpProbe, C: Cloud, G: Progress>(
     ports: Ports<'_, P, C, G>,
 ) -> Verdict {
     let hook = context.hook;
-    let verdict = match run(plan, context, ports).await {
+    let verdict = match run(plan, context, ports, BakeNow::Yes).await {
         Ok(verdict) => verdict,
         Err(failure) => Verdict::failed(hook, failure.to_string()),
+    };
+    verdict.redacted(&plan.redactor)
+}
+
+/// Whether the bake is watched in this judgement, or left to later rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BakeNow {
+    /// Watched now, for its whole duration.
+    Yes,
+    /// Left to the rounds after this one: only what would keep it from
+    /// running at all (an earlier failure, no time left, nothing to watch)
+    /// is judged now, as [`judge`] judges it.
+    Later,
+}
+
+/// [`judge`] up to the bake: the first round of a judgement in rounds.
+async fn judge_before_bake<P: HttpProbe, C: Cloud, G: Progress>(
+    plan: &Plan,
+    context: &Context,
+    ports: Ports<'_, P, C, G>,
+) -> Verdict {
+    let verdict = match run(plan, context, ports, BakeNow::Later).await {
+        Ok(verdict) => verdict,
+        Err(failure) => Verdict::failed(context.hook, failure.to_string()),
     };
     verdict.redacted(&plan.redactor)
 }
@@ -119,6 +143,7 @@ async fn run<P: HttpProbe, C: Cloud, G: Progress>(
     plan: &Plan,
     context: &Context,
     ports: Ports<'_, P, C, G>,
+    bake_now: BakeNow,
 ) -> Result<Verdict, StageFailure> {
     let hook = context.hook;
     let checks = plan.checks_for(hook);
@@ -144,7 +169,13 @@ async fn run<P: HttpProbe, C: Cloud, G: Progress>(
     }
     let mut warnings = Vec::new();
     if let Some(baked) = stages::bake(
-        plan, context, &alarms, deployment, &results, last_ran, ports,
+        plan,
+        context,
+        &alarms,
+        deployment,
+        &results,
+        (last_ran, bake_now),
+        ports,
     )
     .await
     {

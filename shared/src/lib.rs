@@ -77,7 +77,8 @@ pub mod verdict;
 
 pub use hook::Hook;
 pub use judgement::{
-    BakeProgress, Context, Green, Ports, RoundOutcome, RoundState, StageFailure, judge, judge_round,
+    BakeProgress, Context, Green, Ports, RoundOutcome, RoundState, StageFailure, bake_ends_ms,
+    judge, judge_round, longest_wait,
 };
 pub use no_cloud::NoCloud;
 pub use plan::Plan;

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::binaries::{Build, HOOKS, use_cargo_binaries, workspace_root};
 
-use crate::aws_front::{ApiCall, AwsFront};
+use crate::aws_front::{ApiCall, AwsFront, LambdaInvocation};
 use crate::codedeploy::{Fault, StatusCall};
 use crate::runtime_api::{Answer, RuntimeApi};
 
@@ -243,8 +243,12 @@ pub struct Run {
     /// When the process ended by itself (an abort), from the invocation's start.
     pub exited_after: Option<Duration>,
     /// The answers to the deliveries before the last (see
-    /// [`Invocation::deliveries`]), each given before its deadline.
+    /// [`Invocation::deliveries`] and [`Invocation::hand_off_deliveries`]),
+    /// each given before its deadline.
     pub earlier_answers: Vec<Option<Answer>>,
+    /// Every asynchronous invocation the function made of itself (a
+    /// hand-off), in order; each was delivered back to it as Lambda would.
+    pub hand_offs: Vec<LambdaInvocation>,
     /// How many answers the function posted for the (last) invocation.
     pub answers_posted: usize,
     /// What the function posted to `/init/error`, if anything.
@@ -413,6 +417,9 @@ impl Run {
     }
 }
 
+/// The most hand-offs one run follows: a chain that goes on longer is a bug.
+const MAX_HAND_OFFS: usize = 20;
+
 /// One invocation of a hook binary, described before it runs.
 #[derive(Debug, Clone)]
 pub struct Invocation {
@@ -435,6 +442,10 @@ pub struct Invocation {
     /// the other (as Lambda may redeliver); 1 by default. The run describes
     /// the last delivery; every delivery must be answered before its deadline.
     pub deliveries: usize,
+    /// How many times each asynchronous invocation the function makes of
+    /// itself is delivered back to it, after the invocation that made it
+    /// (Lambda delivers at least once); 1 by default.
+    pub hand_off_deliveries: usize,
     /// Secrets besides the canary that the spec sends and that no output may
     /// hold, in any encoding.
     pub secrets: Vec<String>,
@@ -455,6 +466,7 @@ impl Invocation {
             build: Build::Standard,
             front: None,
             deliveries: 1,
+            hand_off_deliveries: 1,
             secrets: Vec::new(),
         }
     }
@@ -507,10 +519,15 @@ impl Invocation {
         let mut process = HookProcess::start(self.build, &self.hook, &runtime, &front, &self.env);
         let mut earlier = Vec::new();
         let mut delivery = 0;
+        let mut events: std::collections::VecDeque<Value> =
+            std::iter::repeat_n(self.event.clone(), self.deliveries.max(1)).collect();
+        let mut hand_offs = Vec::new();
+        front.take_invocations();
         let (started, request_id, answer, answered_after, exited_after) = loop {
             delivery += 1;
             let started = Instant::now();
-            let request_id = runtime.enqueue(self.event.clone(), self.timeout);
+            let event = events.pop_front().expect("an event to deliver");
+            let request_id = runtime.enqueue(event, self.timeout);
             let give_up = started + self.timeout + Duration::from_secs(5);
             let mut exited_after = None;
             let answer = loop {
@@ -527,7 +544,16 @@ impl Invocation {
                 }
             };
             let answered_after = started.elapsed();
-            if delivery >= self.deliveries.max(1) || exited_after.is_some() {
+            // Lambda runs what the function invoked of itself, after it.
+            for invocation in front.take_invocations() {
+                if invocation.invocation_type == "Event" && hand_offs.len() < MAX_HAND_OFFS {
+                    for _ in 0..self.hand_off_deliveries {
+                        events.push_back(invocation.payload.clone());
+                    }
+                    hand_offs.push(invocation);
+                }
+            }
+            if events.is_empty() || exited_after.is_some() {
                 break (started, request_id, answer, answered_after, exited_after);
             }
             assert!(
@@ -565,6 +591,7 @@ impl Invocation {
             peak_rss_kib,
             exited_after,
             earlier_answers: earlier,
+            hand_offs,
             answers_posted,
             init_error,
             build: self.build,

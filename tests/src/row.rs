@@ -206,6 +206,8 @@ pub struct Row {
     pub build: Build,
     /// How many times the event is delivered to the same process.
     pub deliveries: usize,
+    /// How many times each hand-off of the hook to itself is delivered.
+    pub hand_off_deliveries: usize,
     /// Secrets besides the canary that no output may hold.
     pub secrets: Vec<&'static str>,
     /// What CodeDeploy was told.
@@ -240,6 +242,7 @@ impl Row {
             event_patch: None,
             build: Build::Standard,
             deliveries: 1,
+            hand_off_deliveries: 1,
             secrets: Vec::new(),
             told: Told::Accepted("Failed"),
             calls: Calls::Exactly(1),
@@ -366,6 +369,12 @@ impl Row {
         self
     }
 
+    /// Each hand-off of the hook to itself delivered this many times.
+    pub fn hand_off_deliveries(mut self, deliveries: usize) -> Self {
+        self.hand_off_deliveries = deliveries;
+        self
+    }
+
     /// A secret, besides the canary, that no output may hold.
     pub fn secret(mut self, secret: &'static str) -> Self {
         self.secrets.push(secret);
@@ -435,7 +444,14 @@ impl Row {
                     "{}",
                     run.log_text()
                 );
-                let answer = run.answer.as_ref().expect("answered");
+                // The answer that reported: the last, unless later
+                // deliveries (a hand-off delivered twice) had nothing to do.
+                let answer = std::iter::once(&run.answer)
+                    .chain(run.earlier_answers.iter().rev())
+                    .flatten()
+                    .find(|a| matches!(a, Answer::Response(r) if r.get("reported").is_some()))
+                    .or(run.answer.as_ref())
+                    .expect("answered");
                 assert_eq!(answer.response()["reported"], status, "{answer:?}");
             }
             Told::AlreadyCompleted(status) => {

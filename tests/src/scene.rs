@@ -190,6 +190,7 @@ impl Scene {
             invocation.faults = row.codedeploy.clone();
             invocation.build = row.build;
             invocation.deliveries = row.deliveries;
+            invocation.hand_off_deliveries = row.hand_off_deliveries;
             for secret in &row.secrets {
                 invocation = invocation.secret(secret);
             }

@@ -10,6 +10,7 @@ mod codedeploy;
 mod event;
 mod green;
 mod lambda;
+mod long_bake;
 mod secrets;
 mod spec;
 
@@ -29,6 +30,7 @@ pub fn rows() -> Vec<Row> {
         spec::rows(),
         secrets::rows(),
         bake::rows(),
+        long_bake::rows(),
     ]
     .concat()
 }

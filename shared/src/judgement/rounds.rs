@@ -3,7 +3,8 @@
 //! after `callBackDelay`). No round sleeps through a wait that outlasts it:
 //!
 //! - **checks** (the first rounds): discover → ready → aim → checks →
-//!   alarms, as [`judge`](super::judge) runs them, without the bake. A round
+//!   alarms, as [`judge`](super::judge) runs them, the bake left to the
+//!   rounds after (only what keeps it from running is judged now). A round
 //!   cut short by its stop time (green not ready yet, a retry window still
 //!   open) is tried again while the plan's patience lasts: the readiness
 //!   timeout, or the longest retry window, counted from the first round.
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tracing::info;
 
-use super::{Context, Ports, judge, stages};
+use super::{Context, Ports, judge_before_bake, stages};
 use crate::check::CheckResult;
 use crate::cloud::Cloud;
 use crate::gate::GateQuery;
@@ -128,6 +129,21 @@ fn patience(plan: &Plan, hook: Hook) -> Duration {
         .fold(readiness, Duration::max)
 }
 
+/// The longest a judgement of `hook` may take: the checks' patience, then
+/// the bake. A front door that cannot wait that long in one run judges in
+/// rounds.
+pub fn longest_wait(plan: &Plan, hook: Hook) -> Duration {
+    patience(plan, hook) + bake_of(plan, hook).map_or(Duration::ZERO, |b| b.duration)
+}
+
+/// When the bake in `state` will have lasted its duration (Unix epoch
+/// milliseconds); none before the bake began.
+pub fn bake_ends_ms(plan: &Plan, hook: Hook, state: &RoundState) -> Option<u64> {
+    let progress = state.bake.as_ref()?;
+    let duration = bake_of(plan, hook).map_or(Duration::ZERO, |b| b.duration);
+    Some(progress.since_ms.saturating_add(ms(duration)))
+}
+
 /// The bake of this hook, if it bakes.
 fn bake_of(plan: &Plan, hook: Hook) -> Option<&crate::plan::Bake> {
     (hook == Hook::AfterAllowTraffic)
@@ -145,16 +161,12 @@ async fn checks_round<P: HttpProbe, C: Cloud, G: Progress>(
     let hook = context.hook;
     let began = Instant::now();
     let earlier = Duration::from_millis(now_ms - state.since_ms);
-    let mut without_bake = plan.clone();
-    let bake = without_bake
-        .bake
-        .take()
-        .filter(|_| hook == Hook::AfterAllowTraffic);
+    let bake = bake_of(plan, hook);
     let round = Context {
         earlier,
         ..context.clone()
     };
-    let verdict = judge(&without_bake, &round, ports).await;
+    let verdict = judge_before_bake(plan, &round, ports).await;
     if verdict.status == crate::verdict::Status::Succeeded {
         let Some(bake) = bake else {
             return RoundOutcome::Done(verdict);
@@ -248,7 +260,10 @@ async fn bake_round<P: HttpProbe, C: Cloud, G: Progress>(
     )
     .await;
     progress.looks = progress.looks.saturating_add(1);
-    let result = |result: CheckResult| done(plan, Verdict::from_checks(hook, vec![result]));
+    let result = |result: CheckResult| {
+        stages::log_check(&result);
+        done(plan, Verdict::from_checks(hook, vec![result]))
+    };
     if let Some(reason) = looked.failure(elapsed, bake.duration) {
         return result(finish(
             BAKE,
@@ -269,6 +284,7 @@ async fn bake_round<P: HttpProbe, C: Cloud, G: Progress>(
             looked.assertions,
         );
         let warnings = baked.warnings.clone();
+        stages::log_check(&baked.result);
         return done(
             plan,
             Verdict::from_checks(hook, vec![baked.result]).with_warnings(warnings),

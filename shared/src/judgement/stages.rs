@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::aim::{AimError, aim as aim_at};
-use super::{Context, Green, Ports};
+use super::{BakeNow, Context, Green, Ports};
 use crate::check::{CheckResult, Outcome};
 use crate::cloud::Cloud;
 use crate::discovery::{
@@ -306,7 +306,7 @@ pub(super) async fn bake<P, C: Cloud, G: Progress>(
     alarms: &[String],
     deployment: Option<&Deployment>,
     results: &[CheckResult],
-    last_ran: Stage,
+    (last_ran, now): (Stage, BakeNow),
     ports: Ports<'_, P, C, G>,
 ) -> Option<Baked> {
     let (Hook::AfterAllowTraffic, Some(bake_plan)) = (context.hook, &plan.bake) else {
@@ -330,6 +330,7 @@ pub(super) async fn bake<P, C: Cloud, G: Progress>(
             .map(|gate| metric_query(gate, deployment).map(|q| (gate.clone(), q)))
             .collect();
         match queries {
+            Ok(_) if now == BakeNow::Later => return None,
             Ok(queries) => {
                 let time_left = left(stop_at);
                 ports.progress.started(Stage::Bake, time_left);
@@ -396,7 +397,7 @@ fn log_deployment(found: &Deployment) {
 }
 
 /// One structured line per check result.
-fn log_check(result: &CheckResult) {
+pub(super) fn log_check(result: &CheckResult) {
     let reason = result.reason.as_deref().unwrap_or("");
     if result.outcome == Outcome::Skipped {
         info!(check = %result.name, outcome = result.outcome.as_str(), reason = %reason, "check skipped");
