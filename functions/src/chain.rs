@@ -13,10 +13,7 @@ use std::time::Duration;
 
 use greenlight::gate::BAKE;
 use greenlight::time::{millis, now_ms};
-use greenlight::{
-    Context, Green, Plan, Ports, RoundOutcome, RoundState, Silent, Verdict, bake_ends_ms,
-    judge_round,
-};
+use greenlight::{Plan, RoundOutcome, RoundState, Verdict, bake_ends_ms, judge_round};
 use tokio::time::Instant;
 use tracing::info;
 
@@ -77,21 +74,9 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud, H: HandOff> HookRunner<P, R, C, 
             tokio::time::sleep_until((Instant::now() + wait).min(latest)).await;
         }
         loop {
-            let context = Context {
-                hook,
-                green: Green::Deployment {
-                    id: link.event.deployment_id.clone(),
-                },
-                stop_at,
-                earlier: Duration::ZERO,
-            };
-            let ports = Ports {
-                http: &self.probe,
-                cloud: &self.cloud,
-                progress: &Silent,
-            };
+            let context = self.context(link.event, stop_at);
             let (next, after, why) =
-                match judge_round(plan, &context, state.take(), now_ms(), ports).await {
+                match judge_round(plan, &context, state.take(), now_ms(), self.ports()).await {
                     RoundOutcome::Done(verdict) => return Ending::Judged(verdict),
                     RoundOutcome::Again { state, after, why } => (state, after, why),
                 };

@@ -44,9 +44,9 @@ const REMEMBERED: usize = 64;
 pub struct HookRunner<P, R, C, H = NoHandOff> {
     pub(crate) hook: Hook,
     settings: Settings,
-    pub(crate) probe: P,
+    probe: P,
     reporter: R,
-    pub(crate) cloud: C,
+    cloud: C,
     pub(crate) hand_off: H,
     /// The continuations (execution ID, hand-off) this process took to the
     /// end: a report, or the next hand-off.
@@ -323,20 +323,28 @@ impl<P: HttpProbe, R: StatusReporter, C: Cloud, H: HandOff> HookRunner<P, R, C, 
                 ),
             );
         };
-        let context = Context {
-            hook,
+        judge(plan, &self.context(event, stop_at), self.ports()).await
+    }
+
+    /// The engine's context for judging `event`'s deployment until `stop_at`.
+    pub(crate) fn context(&self, event: &HookEvent, stop_at: Instant) -> Context {
+        Context {
+            hook: self.hook,
             green: Green::Deployment {
                 id: event.deployment_id.clone(),
             },
             stop_at,
-            earlier: std::time::Duration::ZERO,
-        };
-        let ports = Ports {
+            earlier: Duration::ZERO,
+        }
+    }
+
+    /// The engine's ports: this runner's probe and cloud, no progress.
+    pub(crate) fn ports(&self) -> Ports<'_, P, C, Silent> {
+        Ports {
             http: &self.probe,
             cloud: &self.cloud,
             progress: &Silent,
-        };
-        judge(plan, &context, ports).await
+        }
     }
 }
 
