@@ -11,8 +11,8 @@ use aws_sdk_cloudwatch::types::{
 use greenlight::cloud::{
     AlarmConfiguration, AlarmState, AwsError, BalancerReads, DeploymentGroupInfo, DeploymentInfo,
     DeploymentReads, DeploymentTarget, DeploymentTaskSet, EXPRESSION_ID, LifecycleEvent, Listener,
-    ListenerRule, LoadBalancer, MetricQuery, MetricReads, MetricSource, TargetGroupPair,
-    TargetHealth, TaskSetReads, TaskSetState,
+    ListenerRule, LoadBalancer, MAX_SERIES, MetricQuery, MetricReads, MetricSource,
+    TargetGroupPair, TargetHealth, TaskSetReads, TaskSetState,
 };
 
 use crate::sdk_error::{failed, missing};
@@ -414,12 +414,12 @@ impl MetricReads for SdkCloud {
         Ok(states)
     }
 
-    async fn between(
+    async fn series(
         &self,
         query: &MetricQuery,
         from_ms: u64,
         to_ms: u64,
-    ) -> Result<Option<f64>, AwsError> {
+    ) -> Result<Vec<f64>, AwsError> {
         const API: &str = "cloudwatch:GetMetricData";
         let period = i32::try_from(query.period_s).unwrap_or(60);
         let stat_query = |id: &str, stat: &greenlight::cloud::MetricStat, return_data: bool| {
@@ -467,6 +467,7 @@ impl MetricReads for SdkCloud {
             .start_time(at(from_ms).into())
             .end_time(at(to_ms).into())
             .scan_by(ScanBy::TimestampDescending)
+            .max_datapoints(i32::try_from(MAX_SERIES).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(failed(API))?;
@@ -477,7 +478,8 @@ impl MetricReads for SdkCloud {
             .metric_data_results()
             .iter()
             .find(|r| r.id() == Some(EXPRESSION_ID))
-            .and_then(|r| r.values().first().copied()))
+            .map(|r| r.values().iter().take(MAX_SERIES).copied().collect())
+            .unwrap_or_default())
     }
 }
 

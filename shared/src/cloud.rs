@@ -377,20 +377,39 @@ pub trait TaskSetReads: Send + Sync {
 }
 
 /// CloudWatch reads.
+/// The most per-period values one read returns: a day of one-minute
+/// periods, enough for any comparison and bounded whatever the window.
+pub const MAX_SERIES: usize = 1440;
+
 pub trait MetricReads: Send + Sync {
     /// `DescribeAlarms` (metric and composite) by name; unknown names are absent.
     fn alarms(
         &self,
         names: &[String],
     ) -> impl Future<Output = Result<Vec<AlarmState>, AwsError>> + Send;
-    /// `GetMetricData`: the latest value from `from_ms` to `to_ms` (Unix
-    /// epoch milliseconds), if any.
+    /// `GetMetricData`: the value of each period from `from_ms` to `to_ms`
+    /// (Unix epoch milliseconds) that has one, newest first, at most
+    /// [`MAX_SERIES`] of them.
+    fn series(
+        &self,
+        query: &MetricQuery,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> impl Future<Output = Result<Vec<f64>, AwsError>> + Send;
+
+    /// The latest value from `from_ms` to `to_ms`, if any.
     fn between(
         &self,
         query: &MetricQuery,
         from_ms: u64,
         to_ms: u64,
-    ) -> impl Future<Output = Result<Option<f64>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Option<f64>, AwsError>> + Send {
+        async move {
+            self.series(query, from_ms, to_ms)
+                .await
+                .map(|values| values.first().copied())
+        }
+    }
 
     /// The latest value within `window` before now, if any.
     fn latest(

@@ -11,7 +11,7 @@ use crate::attempts::{Backoff, Step, until_done};
 use crate::check::{CheckResult, Outcome};
 use crate::cloud::{MetricQuery, MetricReads, MetricSource, MetricStat};
 use crate::discovery::Deployment;
-use crate::plan::{Bake, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate};
+use crate::plan::{Bake, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate};
 use crate::stage::Stage;
 use crate::time::millis;
 
@@ -115,10 +115,16 @@ pub fn metric_query(
         let to_ms = found
             .created_ms
             .ok_or_else(|| "the deployment's start is not known".to_owned())?;
+        // The statistical rule reads blue's values period by period; the
+        // others read one value, the statistic over the whole window.
+        let period_s = match gate.breach {
+            Breach::MannWhitney { .. } => gate.period_s,
+            _ => baseline.window_s,
+        };
         Ok(BaselineRead {
             query: MetricQuery {
                 source: source(gate, deployment, Some(&blue_group))?,
-                period_s: baseline.window_s,
+                period_s,
             },
             from_ms: to_ms.saturating_sub(u64::from(baseline.window_s) * 1000),
             to_ms,
@@ -352,24 +358,17 @@ pub async fn look<M: MetricReads>(
     };
     let mut unreadable = false;
     for ((gate, query), tally) in metrics.iter().zip(tallies.iter_mut()) {
-        let window = Duration::from_secs(u64::from(gate.period_s) * 2);
-        let read = within(stop_at, cloud.latest(&query.green, window)).await;
         let expected = expected(gate);
-        let read = match (read, &query.blue) {
-            (Ok(green), None) => Ok((green, None)),
-            (Ok(green), Some(Err(why))) => Ok((green, Some(Err(why.clone())))),
-            (Ok(green), Some(Ok(blue))) => within(
-                stop_at,
-                cloud.between(&blue.query, blue.from_ms, blue.to_ms),
-            )
-            .await
-            .map(|value| (green, Some(Ok(value)))),
-            (Err(e), _) => Err(e),
+        let read = match (gate.breach, &query.blue) {
+            (Breach::MannWhitney { alpha, min_samples }, Some(blue)) => {
+                let test = samples::Test { alpha, min_samples };
+                samples::compare(cloud, gate, query, blue.as_ref(), test, stop_at).await
+            }
+            _ => read_one(cloud, gate, query, stop_at).await,
         };
         match read {
-            Ok((value, blue)) => {
-                let judged = judge(gate, value, blue);
-                tally.count(value.is_some(), judged.breached);
+            Ok((data, judged)) => {
+                tally.count(data, judged.breached);
                 assertions.push(AssertionResult {
                     passed: !gate.tolerance.exceeded_by(tally),
                     expected,
@@ -407,11 +406,34 @@ pub async fn look<M: MetricReads>(
     }
 }
 
-/// A read that ends by `stop_at`, or says it did not.
-async fn within(
+/// One look at a gate on one value: green's latest, and blue's over its
+/// window for a relative threshold. Whether green had a datapoint, and the
+/// judgement.
+async fn read_one<M: MetricReads>(
+    cloud: &M,
+    gate: &MetricGate,
+    query: &GateQuery,
     stop_at: Instant,
-    read: impl Future<Output = Result<Option<f64>, crate::cloud::AwsError>>,
-) -> Result<Option<f64>, crate::cloud::AwsError> {
+) -> Result<(bool, Judged), crate::cloud::AwsError> {
+    let window = Duration::from_secs(u64::from(gate.period_s) * 2);
+    let green = within(stop_at, cloud.latest(&query.green, window)).await?;
+    let blue = match &query.blue {
+        None => None,
+        Some(Err(why)) => Some(Err(why.clone())),
+        Some(Ok(blue)) => Some(Ok(within(
+            stop_at,
+            cloud.between(&blue.query, blue.from_ms, blue.to_ms),
+        )
+        .await?)),
+    };
+    Ok((green.is_some(), judge(gate, green, blue)))
+}
+
+/// A read that ends by `stop_at`, or says it did not.
+async fn within<T>(
+    stop_at: Instant,
+    read: impl Future<Output = Result<T, crate::cloud::AwsError>>,
+) -> Result<T, crate::cloud::AwsError> {
     tokio::time::timeout_at(stop_at, read)
         .await
         .unwrap_or_else(|_| {
@@ -440,7 +462,7 @@ fn judge(
         // No datapoint: no breach of a ceiling (a 5xx count has none
         // without errors), but a floor is not proven (no traffic).
         return Judged {
-            breached: matches!(gate.breach, crate::plan::Breach::Below(_)),
+            breached: matches!(gate.breach, Breach::Below(_)),
             shown: "no data".to_owned(),
         };
     };
@@ -569,6 +591,8 @@ pub fn finish(
         error,
     }
 }
+
+mod samples;
 
 #[cfg(test)]
 #[path = "gate_tests.rs"]

@@ -657,3 +657,79 @@ fn blue_is_read_on_its_own_target_group_over_the_hour_before_the_deployment() {
         Some(Err("blue's target group is not known".to_owned()))
     );
 }
+
+/// A p99 latency gate judged by the Mann–Whitney rule against blue's hour
+/// before the deployment.
+fn not_worse_than_blue() -> MetricGate {
+    MetricGate {
+        name: "p99_mw".to_owned(),
+        breach: Breach::MannWhitney {
+            alpha: 0.05,
+            min_samples: 10,
+        },
+        ..against_blue(1.0, false)
+    }
+}
+
+/// Blue's p99 in 30 one-minute periods: 0.19 s to 0.21 s.
+fn blue_p99() -> Vec<f64> {
+    (0..30).map(|i| 0.19 + f64::from(i % 5) * 0.005).collect()
+}
+
+/// Bakes the Mann–Whitney gate for 2 s with both sides' values staged.
+async fn bake_samples(green: Vec<f64>, blue: Vec<f64>) -> Baked {
+    let cloud = FakeCloud::ready();
+    cloud.set_series("TargetResponseTime|targetgroup/green/abc", green);
+    cloud.set_series("TargetResponseTime|targetgroup/blue/def", blue);
+    bake_gate(&cloud, not_worse_than_blue(), 2_000).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_statistical_rule_fails_a_regression_printing_medians_p_and_n() {
+    // GIVEN green 30 % slower than blue in each of 30 periods
+    let slow = blue_p99().iter().map(|v| v * 1.3).collect();
+    let baked = bake_samples(slow, blue_p99()).await;
+    // THEN it fails, with both medians, their ratio, the p-value and n
+    assert!(!baked.result.passed());
+    let summary = baked.result.summary();
+    assert!(
+        summary.contains("expected metric p99_mw Sum not above blue (Mann–Whitney U, p >= 0.05, n >= 10 a side), got green median 0.26"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("blue median 0.2, ratio 1.30, p 0.0000, n 30/30"),
+        "{summary}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_statistical_rule_passes_one_spike_that_a_ratio_of_the_worst_would_not() {
+    // GIVEN green like blue but for one period at 2 s
+    let mut spiky = blue_p99();
+    spiky[7] = 2.0;
+    let baked = bake_samples(spiky, blue_p99()).await;
+    // THEN it passes
+    assert!(baked.result.passed(), "{}", baked.result.summary());
+}
+
+#[tokio::test(start_paused = true)]
+async fn too_few_values_are_inconclusive_and_fail() {
+    // GIVEN green with 4 periods of data so far
+    let baked = bake_samples(blue_p99()[..4].to_vec(), blue_p99()).await;
+    // THEN the look is inconclusive, and fails as doubt does
+    assert!(!baked.result.passed());
+    let summary = baked.result.summary();
+    assert!(
+        summary.contains("got n 4/30 values (green/blue), fewer than 10 a side (inconclusive)"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_statistical_rule_reads_blue_period_by_period() {
+    let cloud = FakeCloud::ready();
+    let query = metric_query(&not_worse_than_blue(), Some(&cloud.deployment())).unwrap();
+    let blue = query.blue.expect("a baseline").expect("readable");
+    assert_eq!(blue.query.period_s, 60);
+    assert_eq!(blue.to_ms - blue.from_ms, 3_600_000);
+}

@@ -61,6 +61,7 @@ pub mod json_kind;
 pub mod json_path;
 pub mod judgement;
 pub mod lifecycle;
+pub mod mann_whitney;
 pub mod no_cloud;
 pub mod panic_message;
 pub mod plan;

@@ -78,7 +78,7 @@ impl MetricReads for NoCloud {
         refused("cloudwatch:DescribeAlarms")
     }
 
-    async fn between(&self, _: &MetricQuery, _: u64, _: u64) -> Result<Option<f64>, AwsError> {
+    async fn series(&self, _: &MetricQuery, _: u64, _: u64) -> Result<Vec<f64>, AwsError> {
         refused("cloudwatch:GetMetricData")
     }
 }

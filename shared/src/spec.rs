@@ -193,6 +193,10 @@ pub struct MetricGateSpec {
     /// Breach when green's value is more than blue's plus this (needs
     /// `baseline`), e.g. 0.05 (seconds of latency, or points of a rate).
     pub at_most_increase: Option<f64>,
+    /// Breach when green's per-period values are significantly higher than
+    /// blue's in its baseline window (a one-sided Mann–Whitney U test, as
+    /// Kayenta judges canaries; needs `baseline`).
+    pub mann_whitney: Option<MannWhitneySpec>,
     /// Compare green with blue: the same metric on blue's target group,
     /// over a window that ends when the deployment began.
     pub baseline: Option<BaselineSpec>,
@@ -224,6 +228,19 @@ pub struct BaselineSpec {
     /// window, or blue's target group or the deployment's start unknown):
     /// `fail` (the default: doubt means Failed) or `pass`.
     pub inconclusive: Option<Inconclusive>,
+}
+
+/// The statistical rule: green's values in each period since the
+/// deployment began against blue's in each period of its window.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MannWhitneySpec {
+    /// Breach when the one-sided p-value is below this (default 0.05; more
+    /// than 0, at most 0.5).
+    pub alpha: Option<f64>,
+    /// Periods with a value each side needs before the test decides
+    /// (default 10, from 5 to 1440); fewer is inconclusive.
+    pub min_samples: Option<u32>,
 }
 
 /// What an inconclusive comparison decides.

@@ -190,6 +190,8 @@ struct State {
     /// By alarm name.
     alarms: BTreeMap<String, Playing<AlarmState>>,
     metrics: Vec<(MetricKey, Playing<Option<f64>>)>,
+    /// Per-period values every read of a metric returns, newest first.
+    series: Vec<(MetricKey, Vec<f64>)>,
     /// `StatusCode` and `Messages` of the results for matching metrics.
     metric_statuses: Vec<(MetricKey, MetricStatus)>,
     /// `GetMetricData`'s top-level `Messages`.

@@ -25,6 +25,7 @@ struct State {
     alarm_after: Option<(String, u32)>,
     alarm_looks: u32,
     metrics: HashMap<String, Vec<Option<f64>>>,
+    series: HashMap<String, Vec<f64>>,
     failing: Vec<String>,
     calls: Vec<&'static str>,
     lifecycle_events: Vec<LifecycleEvent>,
@@ -147,6 +148,12 @@ impl FakeCloud {
     /// last one repeats).
     pub(crate) fn set_metric(&self, metric: &str, values: Vec<Option<f64>>) {
         self.state().metrics.insert(metric.to_owned(), values);
+    }
+
+    /// The per-period values every read of a metric (keyed as in
+    /// [`FakeCloud::set_metric`]) returns, newest first.
+    pub(crate) fn set_series(&self, metric: &str, values: Vec<f64>) {
+        self.state().series.insert(metric.to_owned(), values);
     }
 
     /// The APIs called, in order.
@@ -395,7 +402,7 @@ impl MetricReads for FakeCloud {
             .collect())
     }
 
-    async fn between(&self, query: &MetricQuery, _: u64, _: u64) -> Result<Option<f64>, AwsError> {
+    async fn series(&self, query: &MetricQuery, _: u64, _: u64) -> Result<Vec<f64>, AwsError> {
         self.call("cloudwatch:GetMetricData")?;
         let mut state = self.state();
         // A statistic by its metric's name (`name|target group dimension`
@@ -408,16 +415,20 @@ impl MetricReads for FakeCloud {
                     .find(|(name, _)| name == "TargetGroup")
                     .map(|(_, group)| format!("{}|{group}", stat.metric));
                 on_group
-                    .filter(|key| state.metrics.contains_key(key))
+                    .filter(|key| state.metrics.contains_key(key) || state.series.contains_key(key))
                     .unwrap_or_else(|| stat.metric.clone())
             }
             MetricSource::Expression { expression, .. } => expression.clone(),
         };
+        if let Some(series) = state.series.get(&key) {
+            return Ok(series.clone());
+        }
         let values = state.metrics.entry(key).or_default();
-        Ok(if values.len() > 1 {
+        let value = if values.len() > 1 {
             values.remove(0)
         } else {
             values.first().copied().flatten()
-        })
+        };
+        Ok(value.into_iter().collect())
     }
 }

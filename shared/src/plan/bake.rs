@@ -143,6 +143,15 @@ pub enum Breach {
     RatioAbove(f64),
     /// Breached above blue's value plus this.
     IncreaseAbove(f64),
+    /// Breached when green's per-period values are higher than blue's with
+    /// a one-sided Mann–Whitney p-value below `alpha`, given at least
+    /// `min_samples` values a side.
+    MannWhitney {
+        /// The significance level.
+        alpha: f64,
+        /// Values a side needed to decide.
+        min_samples: u32,
+    },
 }
 
 impl fmt::Display for Breach {
@@ -152,6 +161,10 @@ impl fmt::Display for Breach {
             Breach::Below(limit) => write!(f, ">= {limit}"),
             Breach::RatioAbove(ratio) => write!(f, "<= {ratio} × blue"),
             Breach::IncreaseAbove(delta) => write!(f, "<= blue + {delta}"),
+            Breach::MannWhitney { alpha, min_samples } => write!(
+                f,
+                "not above blue (Mann–Whitney U, p >= {alpha}, n >= {min_samples} a side)"
+            ),
         }
     }
 }
@@ -165,12 +178,17 @@ impl Breach {
             Breach::Below(limit) => Some(value < limit),
             Breach::RatioAbove(ratio) => blue.map(|blue| value > ratio * blue),
             Breach::IncreaseAbove(delta) => blue.map(|blue| value > blue + delta),
+            // Decided on per-period values, not one value (gate::samples).
+            Breach::MannWhitney { .. } => None,
         }
     }
 
     /// Whether it needs blue's value.
     pub fn relative(self) -> bool {
-        matches!(self, Breach::RatioAbove(_) | Breach::IncreaseAbove(_))
+        matches!(
+            self,
+            Breach::RatioAbove(_) | Breach::IncreaseAbove(_) | Breach::MannWhitney { .. }
+        )
     }
 }
 
@@ -288,19 +306,23 @@ impl Validator {
             spec.less_than,
             spec.at_most_ratio,
             spec.at_most_increase,
+            spec.mann_whitney.as_ref(),
         ) {
-            (Some(limit), None, None, None) => Some(Breach::Above(limit)),
-            (None, Some(limit), None, None) => Some(Breach::Below(limit)),
-            (None, None, Some(ratio), None) if ratio > 0.0 => Some(Breach::RatioAbove(ratio)),
-            (None, None, None, Some(delta)) if delta >= 0.0 => Some(Breach::IncreaseAbove(delta)),
-            (None, None, Some(_), None) => {
+            (Some(limit), None, None, None, None) => Some(Breach::Above(limit)),
+            (None, Some(limit), None, None, None) => Some(Breach::Below(limit)),
+            (None, None, Some(ratio), None, None) if ratio > 0.0 => Some(Breach::RatioAbove(ratio)),
+            (None, None, None, Some(delta), None) if delta >= 0.0 => {
+                Some(Breach::IncreaseAbove(delta))
+            }
+            (None, None, None, None, Some(test)) => self.mann_whitney(at, test),
+            (None, None, Some(_), None, None) => {
                 self.problem(
                     &format!("{at}.at_most_ratio"),
                     "expected a ratio above 0".to_owned(),
                 );
                 None
             }
-            (None, None, None, Some(_)) => {
+            (None, None, None, Some(_), None) => {
                 self.problem(
                     &format!("{at}.at_most_increase"),
                     "expected 0 or more".to_owned(),
@@ -310,7 +332,7 @@ impl Validator {
             _ => {
                 self.problem(
                     at,
-                    "expected exactly one of greater_than, less_than, at_most_ratio, at_most_increase".to_owned(),
+                    "expected exactly one of greater_than, less_than, at_most_ratio, at_most_increase, mann_whitney".to_owned(),
                 );
                 None
             }
@@ -362,6 +384,29 @@ impl Validator {
         })
     }
 
+    /// The statistical rule, its level and sample size in range.
+    fn mann_whitney(&mut self, at: &str, spec: &crate::spec::MannWhitneySpec) -> Option<Breach> {
+        let alpha = spec.alpha.unwrap_or(0.05);
+        let min_samples = spec.min_samples.unwrap_or(10);
+        let mut fine = true;
+        if !(alpha > 0.0 && alpha <= 0.5) {
+            self.problem(
+                &format!("{at}.mann_whitney.alpha"),
+                format!("expected more than 0 and at most 0.5, got {alpha}"),
+            );
+            fine = false;
+        }
+        let most = u32::try_from(crate::cloud::MAX_SERIES).unwrap_or(u32::MAX);
+        if !(5..=most).contains(&min_samples) {
+            self.problem(
+                &format!("{at}.mann_whitney.min_samples"),
+                format!("expected 5..={most}, got {min_samples}"),
+            );
+            fine = false;
+        }
+        fine.then_some(Breach::MannWhitney { alpha, min_samples })
+    }
+
     /// The baseline, which a relative threshold needs and only it may have.
     fn baseline(
         &mut self,
@@ -374,7 +419,7 @@ impl Validator {
             if relative {
                 self.problem(
                     &format!("{at}.baseline"),
-                    "at_most_ratio and at_most_increase compare with blue: expected a baseline"
+                    "at_most_ratio, at_most_increase and mann_whitney compare with blue: expected a baseline"
                         .to_owned(),
                 );
             }
@@ -383,7 +428,7 @@ impl Validator {
         if breach.is_some() && !relative {
             self.problem(
                 &format!("{at}.baseline"),
-                "only with at_most_ratio or at_most_increase".to_owned(),
+                "only with at_most_ratio, at_most_increase or mann_whitney".to_owned(),
             );
         }
         let window_s = spec.window_s.unwrap_or(3600);

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::plan::Plan;
 use crate::plan::tests::{check, plan, problems, spec};
+use crate::plan::{Breach, Plan};
 
 #[test]
 fn a_load_balancer_dimension_needs_a_discovered_listener() {
@@ -207,7 +207,7 @@ fn a_relative_threshold_needs_a_baseline_and_only_it_may_have_one() {
     assert_eq!(
         gate_problems(without),
         vec![
-            "bake.metrics[0].baseline: at_most_ratio and at_most_increase compare with blue: expected a baseline"
+            "bake.metrics[0].baseline: at_most_ratio, at_most_increase and mann_whitney compare with blue: expected a baseline"
         ]
     );
     let mut absolute = ratio.clone();
@@ -215,7 +215,7 @@ fn a_relative_threshold_needs_a_baseline_and_only_it_may_have_one() {
     absolute["greater_than"] = json!(0.5);
     assert_eq!(
         gate_problems(absolute),
-        vec!["bake.metrics[0].baseline: only with at_most_ratio or at_most_increase"]
+        vec!["bake.metrics[0].baseline: only with at_most_ratio, at_most_increase or mann_whitney"]
     );
     let mut bad = ratio;
     bad["baseline"] = json!({"window_s": 90, "inconclusive": "pass"});
@@ -225,6 +225,36 @@ fn a_relative_threshold_needs_a_baseline_and_only_it_may_have_one() {
         vec![
             "bake.metrics[0].at_most_ratio: expected a ratio above 0",
             "bake.metrics[0].baseline.window_s: expected a multiple of 60 from 60 to 86400, got 90"
+        ]
+    );
+}
+
+#[test]
+fn the_statistical_rule_has_its_defaults_and_bounds() {
+    // GIVEN a gate with the rule and no parameters
+    let rule = json!({"name": "p99_mw", "metric": "TargetResponseTime", "stat": "p99",
+                      "mann_whitney": {}, "baseline": {}});
+    let mut spec = spec(vec![check("health")]);
+    spec["target"] = json!({});
+    spec["bake"] = json!({"duration_ms": 1000, "metrics": [rule.clone()]});
+    // THEN it tests at 5 % with 10 values a side
+    let gate = plan(&spec).bake.expect("a bake").metrics[0].clone();
+    assert_eq!(
+        gate.breach,
+        Breach::MannWhitney {
+            alpha: 0.05,
+            min_samples: 10
+        }
+    );
+    // AND out-of-range parameters are named, and so is a missing baseline
+    let mut bad = rule;
+    bad["mann_whitney"] = json!({"alpha": 0.7, "min_samples": 2});
+    bad.as_object_mut().unwrap().remove("baseline");
+    assert_eq!(
+        gate_problems(bad),
+        vec![
+            "bake.metrics[0].mann_whitney.alpha: expected more than 0 and at most 0.5, got 0.7",
+            "bake.metrics[0].mann_whitney.min_samples: expected 5..=1440, got 2"
         ]
     );
 }

@@ -379,7 +379,7 @@ fn discovery_settings_are_validated_with_their_paths() {
             "target.resolve.alb.example: expected an IP address (the value is not shown)",
             "readiness.timeout_ms: expected 1..=900000, got 0",
             "bake.metrics[0].stat: expected one of Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99 (the value is not shown)",
-            "bake.metrics[0]: expected exactly one of greater_than, less_than, at_most_ratio, at_most_increase",
+            "bake.metrics[0]: expected exactly one of greater_than, less_than, at_most_ratio, at_most_increase, mann_whitney",
         ]
     );
 }

@@ -14,7 +14,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::http::StatusCode;
 use ciborium::Value;
 
-use super::{Errors, Reply, State};
+use super::{AwsFront, Errors, Reply, State};
+
+impl AwsFront {
+    /// The per-period values (newest first, one a minute back from the end
+    /// of the query's window) that every read of a statistic matching `key`
+    /// returns, for a gate that compares series: a rule over many periods
+    /// in one read, where [`AwsFront::set_metric`] gives one value a read.
+    pub fn set_series(&self, key: MetricKey, values: Vec<f64>) {
+        let mut state = self.shared.state();
+        state.series.retain(|(k, _)| *k != key);
+        state.series.push((key, values));
+    }
+}
 
 /// A metric alarm's `StateValue`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,9 +312,22 @@ fn get_metric_data(state: &mut State, request: &Value) -> Reply {
             },
             (None, None) => None,
         };
-        let (timestamps, values) = match value {
-            Some(value) => (vec![timestamp(at)], vec![Value::Float(value)]),
-            None => (Vec::new(), Vec::new()),
+        let series = state
+            .series
+            .iter()
+            .find(|(k, _)| k.dimension.is_some() && key.matches(k))
+            .or_else(|| state.series.iter().find(|(k, _)| key.matches(k)))
+            .filter(|_| metric.is_some())
+            .map(|(_, series)| series.clone());
+        let (timestamps, values) = match (series, value) {
+            (Some(series), _) => (
+                (0..series.len())
+                    .map(|i| timestamp(at - 60.0 * i as f64))
+                    .collect(),
+                series.into_iter().map(Value::Float).collect(),
+            ),
+            (None, Some(value)) => (vec![timestamp(at)], vec![Value::Float(value)]),
+            (None, None) => (Vec::new(), Vec::new()),
         };
         let status = state
             .metric_statuses

@@ -29,6 +29,24 @@ fn stage_blue(world: &World, metric: &str, value: Option<f64>) {
     world.front.set_metric(key, Script::per_call(vec![value]));
 }
 
+/// Stages 30 periods of p99 latency on a target group, each read.
+fn stage_p99_series(world: &World, target_group_arn: &str, values: Vec<f64>) {
+    let key = MetricKey::named("TargetResponseTime").with_dimension(dimension(target_group_arn));
+    world.front.set_series(key, values);
+}
+
+/// Blue's p99 in 30 one-minute periods: 0.19 s to 0.21 s.
+fn blue_p99() -> Vec<f64> {
+    (0..30).map(|i| 0.19 + f64::from(i % 5) * 0.005).collect()
+}
+
+/// A p99 latency gate judged by the Mann–Whitney rule against blue's hour
+/// before the deployment.
+fn p99_not_worse_than_blue() -> Value {
+    json!([{"name": "p99_mw", "metric": "TargetResponseTime", "stat": "p99",
+            "mann_whitney": {"alpha": 0.05, "min_samples": 10}, "baseline": {"window_s": 3600}}])
+}
+
 /// A p99 latency gate: green at most 1.2 × blue's p99 in the hour before
 /// the deployment.
 fn p99_against_blue() -> Value {
@@ -175,5 +193,32 @@ pub fn rows() -> Vec<Row> {
         })
         .spec(bake(2000, p99_against_blue()))
         .fails("blue: no datapoint in its window before the deployment (inconclusive)"),
+        Row::new(
+            "green_consistently_slower_than_blue_fails_the_statistical_rule",
+            area,
+            "green's p99 is 1.3 × blue's in each of 30 periods, under the Mann–Whitney rule",
+        )
+        .hook(AAT)
+        .aws(|s| s, |w| {
+            let slow = blue_p99().iter().map(|v| v * 1.3).collect();
+            stage_p99_series(w, &w.fixture.green.target_group_arn, slow);
+            stage_p99_series(w, &w.fixture.blue.target_group_arn, blue_p99());
+        })
+        .spec(bake(2000, p99_not_worse_than_blue()))
+        .fails("blue median 0.2, ratio 1.30, p 0.0000, n 30/30"),
+        Row::new(
+            "one_slow_period_passes_the_statistical_rule",
+            area,
+            "green's p99 like blue's but for one period at 2 s, under the same rule",
+        )
+        .hook(AAT)
+        .aws(|s| s, |w| {
+            let mut spiky = blue_p99();
+            spiky[7] = 2.0;
+            stage_p99_series(w, &w.fixture.green.target_group_arn, spiky);
+            stage_p99_series(w, &w.fixture.blue.target_group_arn, blue_p99());
+        })
+        .spec(bake(2000, p99_not_worse_than_blue()))
+        .succeeds("metric p99_mw p99 not above blue (Mann–Whitney U, p >= 0.05, n >= 10 a side)"),
     ]
 }
