@@ -62,7 +62,7 @@ pub fn stages_needing_a_deployment(plan: &Plan, hook: Hook) -> Vec<&'static str>
     if plan.alarms.deployment_group || !plan.alarms.names.is_empty() {
         stages.push("alarms");
     }
-    if hook == Hook::AfterAllowTraffic && plan.bake.is_some() {
+    if plan.bake.as_ref().is_some_and(|bake| bake.hook == hook) {
         stages.push("bake");
     }
     stages

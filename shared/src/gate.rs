@@ -11,7 +11,9 @@ use crate::attempts::{Backoff, Step, until_done};
 use crate::check::{CheckResult, Outcome};
 use crate::cloud::{MetricQuery, MetricReads, MetricSource, MetricStat};
 use crate::discovery::Deployment;
-use crate::plan::{Bake, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate};
+use crate::plan::{
+    Bake, BlueWindow, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate,
+};
 use crate::stage::Stage;
 use crate::time::millis;
 
@@ -85,15 +87,33 @@ pub struct GateQuery {
     pub blue: Option<Result<BaselineRead, String>>,
 }
 
-/// Blue's value: the statistic over one period, the whole window.
+/// How blue's values are read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaselineRead {
-    /// The query, on blue's target group, its period the window.
+    /// The query, on blue's target group: its period the whole window
+    /// before the deployment, or the gate's own.
     pub query: MetricQuery,
-    /// The window's start (Unix epoch milliseconds).
-    pub from_ms: u64,
-    /// The window's end: when the deployment began.
-    pub to_ms: u64,
+    /// Over which time.
+    pub span: BlueSpan,
+}
+
+/// The time blue's values are read over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlueSpan {
+    /// A window that ends when the deployment began (Unix epoch
+    /// milliseconds).
+    Before {
+        /// The window's start.
+        from_ms: u64,
+        /// The window's end: when the deployment began.
+        to_ms: u64,
+    },
+    /// The same recent time as green's, while both serve traffic: this
+    /// long back from each look (Unix epoch milliseconds).
+    Concurrent {
+        /// How far back a look reads.
+        window_ms: u64,
+    },
 }
 
 /// A metric gate's queries for this deployment, placeholders filled in.
@@ -112,22 +132,32 @@ pub fn metric_query(
         ) else {
             return Err("blue's target group is not known".to_owned());
         };
-        let to_ms = found
-            .created_ms
-            .ok_or_else(|| "the deployment's start is not known".to_owned())?;
-        // The statistical rule reads blue's values period by period; the
-        // others read one value, the statistic over the whole window.
-        let period_s = match gate.breach {
-            Breach::MannWhitney { .. } => gate.period_s,
-            _ => baseline.window_s,
+        let window_ms = u64::from(baseline.window_s) * 1000;
+        // The statistical rule, and a comparison while both serve, read
+        // blue period by period as green; a ratio or an increase against
+        // the window before reads one value, the statistic over it all.
+        let (span, period_s) = match (baseline.when, gate.breach) {
+            (BlueWindow::Concurrent, _) => (BlueSpan::Concurrent { window_ms }, gate.period_s),
+            (BlueWindow::BeforeDeployment, breach) => {
+                let to_ms = found
+                    .created_ms
+                    .ok_or_else(|| "the deployment's start is not known".to_owned())?;
+                let span = BlueSpan::Before {
+                    from_ms: to_ms.saturating_sub(window_ms),
+                    to_ms,
+                };
+                match breach {
+                    Breach::MannWhitney { .. } => (span, gate.period_s),
+                    _ => (span, baseline.window_s),
+                }
+            }
         };
         Ok(BaselineRead {
             query: MetricQuery {
                 source: source(gate, deployment, Some(&blue_group))?,
                 period_s,
             },
-            from_ms: to_ms.saturating_sub(u64::from(baseline.window_s) * 1000),
-            to_ms,
+            span,
         })
     });
     Ok(GateQuery { green, blue })
@@ -420,11 +450,18 @@ async fn read_one<M: MetricReads>(
     let blue = match &query.blue {
         None => None,
         Some(Err(why)) => Some(Err(why.clone())),
-        Some(Ok(blue)) => Some(Ok(within(
-            stop_at,
-            cloud.between(&blue.query, blue.from_ms, blue.to_ms),
-        )
-        .await?)),
+        Some(Ok(blue)) => {
+            let read = match blue.span {
+                BlueSpan::Before { from_ms, to_ms } => {
+                    within(stop_at, cloud.between(&blue.query, from_ms, to_ms)).await?
+                }
+                // Blue's latest, as green's.
+                BlueSpan::Concurrent { .. } => {
+                    within(stop_at, cloud.latest(&blue.query, window)).await?
+                }
+            };
+            Some(Ok(read))
+        }
     };
     Ok((green.is_some(), judge(gate, green, blue)))
 }

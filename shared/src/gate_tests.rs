@@ -34,6 +34,7 @@ fn gate(metric: &str, breach: Breach) -> MetricGate {
 
 fn bake_plan(duration_ms: u64) -> Bake {
     Bake {
+        hook: crate::hook::Hook::AfterAllowTraffic,
         duration: Duration::from_millis(duration_ms),
         interval: Duration::from_millis(1000),
         metrics: Vec::new(),
@@ -581,6 +582,7 @@ fn against_blue(ratio: f64, inconclusive_passes: bool) -> MetricGate {
         name: "p99_vs_blue".to_owned(),
         breach: Breach::RatioAbove(ratio),
         baseline: Some(crate::plan::Baseline {
+            when: crate::plan::BlueWindow::BeforeDeployment,
             window_s: 3600,
             inconclusive_passes,
         }),
@@ -639,8 +641,14 @@ fn blue_is_read_on_its_own_target_group_over_the_hour_before_the_deployment() {
     let query = metric_query(&against_blue(1.2, false), Some(&deployment)).unwrap();
     let blue = query.blue.expect("a baseline").expect("readable");
     assert_eq!(blue.query.period_s, 3600);
-    assert_eq!(blue.to_ms, deployment.created_ms.unwrap());
-    assert_eq!(blue.to_ms - blue.from_ms, 3_600_000);
+    let created = deployment.created_ms.unwrap();
+    assert_eq!(
+        blue.span,
+        BlueSpan::Before {
+            from_ms: created - 3_600_000,
+            to_ms: created
+        }
+    );
     let MetricSource::Stat(stat) = blue.query.source else {
         panic!("a statistic")
     };
@@ -731,5 +739,53 @@ fn the_statistical_rule_reads_blue_period_by_period() {
     let query = metric_query(&not_worse_than_blue(), Some(&cloud.deployment())).unwrap();
     let blue = query.blue.expect("a baseline").expect("readable");
     assert_eq!(blue.query.period_s, 60);
-    assert_eq!(blue.to_ms - blue.from_ms, 3_600_000);
+    assert!(
+        matches!(blue.span, BlueSpan::Before { from_ms, to_ms } if to_ms - from_ms == 3_600_000)
+    );
+}
+
+/// The p99 gate against blue's p99 in the same periods, while both serve.
+fn beside_blue(ratio: f64) -> MetricGate {
+    let mut gate = against_blue(ratio, false);
+    if let Some(baseline) = &mut gate.baseline {
+        baseline.when = crate::plan::BlueWindow::Concurrent;
+        baseline.window_s = 300;
+    }
+    gate
+}
+
+#[tokio::test(start_paused = true)]
+async fn side_by_side_green_is_judged_against_blue_s_latest() {
+    // GIVEN green's p99 at 1.5 × blue's now (the deployment's start unknown:
+    // a concurrent comparison does not need it)
+    let cloud = FakeCloud::ready();
+    cloud.set_metric("TargetResponseTime|targetgroup/green/abc", vec![Some(0.3)]);
+    cloud.set_metric("TargetResponseTime|targetgroup/blue/def", vec![Some(0.2)]);
+    let mut deployment = cloud.deployment();
+    deployment.created_ms = None;
+    let gate = beside_blue(1.2);
+    let query = metric_query(&gate, Some(&deployment)).unwrap();
+    let blue = query.blue.clone().expect("a baseline").expect("readable");
+    // THEN blue is read over the gate's own periods
+    assert_eq!(blue.query.period_s, 60);
+    assert_eq!(blue.span, BlueSpan::Concurrent { window_ms: 300_000 });
+    // AND the look fails, printing both
+    let baked = bake(
+        &cloud,
+        &bake_plan(2_000),
+        &[],
+        true,
+        &[(gate, query)],
+        Instant::now() + Duration::from_secs(600),
+    )
+    .await;
+    assert!(!baked.result.passed());
+    assert!(
+        baked
+            .result
+            .summary()
+            .contains("got green 0.3, blue 0.2, ratio 1.50"),
+        "{}",
+        baked.result.summary()
+    );
 }

@@ -28,7 +28,8 @@ use serde_json::Value;
 
 pub use self::alarms::AlarmPolicy;
 pub use self::bake::{
-    Bake, Baseline, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate, Tolerance,
+    Bake, Baseline, BlueWindow, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate,
+    Tolerance,
 };
 pub use self::check::Check;
 use self::check::Defaults;
@@ -271,8 +272,10 @@ impl Plan {
         self.target.url.is_none()
             || self.readiness.is_some()
             || self.alarms.deployment_group
-            || (hook == Hook::AfterAllowTraffic
-                && self.bake.as_ref().is_some_and(|b| !b.metrics.is_empty()))
+            || self
+                .bake
+                .as_ref()
+                .is_some_and(|b| b.hook == hook && !b.metrics.is_empty())
     }
 }
 

@@ -143,6 +143,12 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BakeSpec {
+    /// The hook whose judgement ends in the bake (default
+    /// `AfterAllowTraffic`, green in production). `AfterAllowTestTraffic`
+    /// or `BeforeAllowTraffic` (or their ECS stages) bake green on the test
+    /// listener while blue still serves production: the time to compare
+    /// them side by side (`baseline.when: concurrent`).
+    pub hook: Option<HookName>,
     /// How long to watch, in milliseconds; must fit in the hook's time.
     pub duration_ms: u64,
     /// Pause between looks, in milliseconds (default 10000).
@@ -220,9 +226,15 @@ pub struct MetricGateSpec {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineSpec {
-    /// How long blue's window is, in seconds, ending when the deployment
-    /// began (default 3600; a multiple of 60, at most 86400). Blue's value
-    /// is the gate's statistic over that whole window.
+    /// Which of blue's values: `before_deployment` (the default: a window
+    /// that ends when the deployment began) or `concurrent` (the same
+    /// recent periods as green's, while both serve traffic: a bake before
+    /// AllowTraffic).
+    pub when: Option<BlueWindowSpec>,
+    /// How long blue's window is, in seconds (default 3600; a multiple of
+    /// 60, at most 86400). Before the deployment, blue's value is the
+    /// gate's statistic over that whole window; for `mann_whitney`, and
+    /// for `concurrent`, it is how far back both sides are read.
     pub window_s: Option<u32>,
     /// What a look decides when blue has no value (no traffic in the
     /// window, or blue's target group or the deployment's start unknown):
@@ -241,6 +253,16 @@ pub struct MannWhitneySpec {
     /// Periods with a value each side needs before the test decides
     /// (default 10, from 5 to 1440); fewer is inconclusive.
     pub min_samples: Option<u32>,
+}
+
+/// Which of blue's values a baseline compares with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BlueWindowSpec {
+    /// A window that ends when the deployment began.
+    BeforeDeployment,
+    /// The same periods as green's.
+    Concurrent,
 }
 
 /// What an inconclusive comparison decides.

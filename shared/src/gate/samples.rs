@@ -7,7 +7,7 @@
 
 use tokio::time::Instant;
 
-use super::{BaselineRead, GateQuery, Judged, within};
+use super::{BaselineRead, BlueSpan, GateQuery, Judged, within};
 use crate::cloud::{AwsError, MetricReads};
 use crate::mann_whitney::{greater, median};
 use crate::plan::MetricGate;
@@ -33,18 +33,31 @@ pub(super) async fn compare<M: MetricReads>(
     stop_at: Instant,
 ) -> Result<(bool, Judged), AwsError> {
     let now = now_ms();
+    // Green since the deployment began, at most the window back (or both
+    // over the same recent window, while both serve traffic).
     let (from, blue) = match blue {
-        Ok(blue) => {
-            let window = blue.to_ms.saturating_sub(blue.from_ms);
-            (now.saturating_sub(window).max(blue.to_ms), Ok(blue))
-        }
+        Ok(blue) => match blue.span {
+            BlueSpan::Before { from_ms, to_ms } => {
+                let window = to_ms.saturating_sub(from_ms);
+                (
+                    now.saturating_sub(window).max(to_ms),
+                    Ok((blue, from_ms, to_ms)),
+                )
+            }
+            BlueSpan::Concurrent { window_ms } => {
+                let from = now.saturating_sub(window_ms);
+                (from, Ok((blue, from, now)))
+            }
+        },
         // Without blue's window, green's values of the last hour still say
         // whether green had data.
         Err(why) => (now.saturating_sub(3_600_000), Err(why.clone())),
     };
     let green = within(stop_at, cloud.series(&query.green, from, now)).await?;
     let blue = match blue {
-        Ok(blue) => Ok(within(stop_at, cloud.series(&blue.query, blue.from_ms, blue.to_ms)).await?),
+        Ok((blue, from_ms, to_ms)) => {
+            Ok(within(stop_at, cloud.series(&blue.query, from_ms, to_ms)).await?)
+        }
         Err(why) => Err(why),
     };
     Ok((!green.is_empty(), judge(gate, &green, blue, test)))

@@ -146,9 +146,7 @@ pub fn bake_ends_ms(plan: &Plan, hook: Hook, state: &RoundState) -> Option<u64> 
 
 /// The bake of this hook, if it bakes.
 fn bake_of(plan: &Plan, hook: Hook) -> Option<&crate::plan::Bake> {
-    (hook == Hook::AfterAllowTraffic)
-        .then_some(plan.bake.as_ref())
-        .flatten()
+    plan.bake.as_ref().filter(|bake| bake.hook == hook)
 }
 
 async fn checks_round<P: HttpProbe, C: Cloud, G: Progress>(

@@ -309,9 +309,7 @@ pub(super) async fn bake<P, C: Cloud, G: Progress>(
     (last_ran, now): (Stage, BakeNow),
     ports: Ports<'_, P, C, G>,
 ) -> Option<Baked> {
-    let (Hook::AfterAllowTraffic, Some(bake_plan)) = (context.hook, &plan.bake) else {
-        return None;
-    };
+    let bake_plan = plan.bake.as_ref().filter(|b| b.hook == context.hook)?;
     let stop_at = context.stop_at;
     let only = |result| Baked {
         result,

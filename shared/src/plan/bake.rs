@@ -10,6 +10,7 @@ use super::validator::Validator;
 use serde::{Deserialize, Serialize};
 
 use crate::cloud::{EXPRESSION_ID, MetricSource, MetricStat};
+use crate::hook::Hook;
 use crate::spec::{BakeSpec, MetricGateSpec};
 
 /// CloudWatch statistics besides percentiles.
@@ -22,6 +23,8 @@ pub const LOAD_BALANCER: &str = "{load_balancer}";
 /// The AfterAllowTraffic bake.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bake {
+    /// The hook whose judgement ends in it.
+    pub hook: Hook,
     /// How long to watch.
     pub duration: Duration,
     /// Pause between looks.
@@ -196,14 +199,28 @@ impl Breach {
 /// window that ends when the deployment began, on blue's target group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Baseline {
+    /// Which of blue's values.
+    pub when: BlueWindow,
     /// The window's length, in seconds (a multiple of 60).
     pub window_s: u32,
     /// Whether a look with no blue value passes (otherwise it breaches).
     pub inconclusive_passes: bool,
 }
 
+/// Which of blue's values a baseline compares with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlueWindow {
+    /// Blue's own window before the deployment began: after the full
+    /// shift, blue serves nothing.
+    BeforeDeployment,
+    /// The same periods as green's, while both serve traffic (green on the
+    /// test listener, blue on production, before AllowTraffic).
+    Concurrent,
+}
+
 impl Validator {
     pub(super) fn bake(&mut self, spec: &BakeSpec) -> Bake {
+        let hook = spec.hook.map_or(Hook::AfterAllowTraffic, |h| h.hook());
         if !(1..=MAX_BAKE_MS).contains(&spec.duration_ms) {
             self.problem(
                 "bake.duration_ms",
@@ -229,14 +246,27 @@ impl Validator {
                 ),
             );
         }
-        let metrics = spec
+        let metrics: Vec<MetricGate> = spec
             .metrics
             .iter()
             .take(MAX_BAKE_METRICS)
             .enumerate()
             .filter_map(|(i, m)| self.metric(&format!("bake.metrics[{i}]"), m))
             .collect();
+        if hook == Hook::AfterAllowTraffic {
+            for (i, gate) in spec.metrics.iter().enumerate() {
+                if gate.baseline.as_ref().and_then(|b| b.when)
+                    == Some(crate::spec::BlueWindowSpec::Concurrent)
+                {
+                    self.problem(
+                        &format!("bake.metrics[{i}].baseline.when"),
+                        "blue serves nothing after AllowTraffic: compare concurrently in a bake before it (bake.hook AfterAllowTestTraffic or BeforeAllowTraffic), or use before_deployment".to_owned(),
+                    );
+                }
+            }
+        }
         Bake {
+            hook,
             duration: Duration::from_millis(spec.duration_ms),
             interval: Duration::from_millis(interval),
             metrics,
@@ -439,6 +469,10 @@ impl Validator {
             );
         }
         Some(Baseline {
+            when: match spec.when {
+                Some(crate::spec::BlueWindowSpec::Concurrent) => BlueWindow::Concurrent,
+                _ => BlueWindow::BeforeDeployment,
+            },
             window_s,
             inconclusive_passes: spec.inconclusive == Some(crate::spec::Inconclusive::Pass),
         })

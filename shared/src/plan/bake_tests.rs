@@ -198,6 +198,7 @@ fn a_relative_threshold_needs_a_baseline_and_only_it_may_have_one() {
     assert_eq!(
         gate.baseline,
         Some(crate::plan::Baseline {
+            when: crate::plan::BlueWindow::BeforeDeployment,
             window_s: 1800,
             inconclusive_passes: false
         })
@@ -255,6 +256,39 @@ fn the_statistical_rule_has_its_defaults_and_bounds() {
         vec![
             "bake.metrics[0].mann_whitney.alpha: expected more than 0 and at most 0.5, got 0.7",
             "bake.metrics[0].mann_whitney.min_samples: expected 5..=1440, got 2"
+        ]
+    );
+}
+
+#[test]
+fn a_concurrent_baseline_needs_a_bake_before_allow_traffic() {
+    // GIVEN a gate comparing green with blue in the same periods
+    let beside = json!({"name": "p99_beside_blue", "metric": "TargetResponseTime", "stat": "p99",
+                        "at_most_ratio": 1.2, "baseline": {"when": "concurrent", "window_s": 300}});
+    let mut spec = spec(vec![check("health")]);
+    spec["target"] = json!({});
+    // WHEN the bake is AfterAllowTestTraffic's (green on the test listener,
+    // blue on production)
+    spec["bake"] =
+        json!({"hook": "AfterAllowTestTraffic", "duration_ms": 1000, "metrics": [beside.clone()]});
+    let bake = plan(&spec).bake.expect("a bake");
+    // THEN it is that hook's, and the baseline is concurrent
+    assert_eq!(bake.hook, crate::hook::Hook::AfterAllowTestTraffic);
+    assert_eq!(
+        bake.metrics[0].baseline.map(|b| b.when),
+        Some(crate::plan::BlueWindow::Concurrent)
+    );
+    // AND the ECS stage names the same moment
+    spec["bake"]["hook"] = json!("POST_TEST_TRAFFIC_SHIFT");
+    assert_eq!(
+        plan(&spec).bake.expect("a bake").hook,
+        crate::hook::Hook::AfterAllowTestTraffic
+    );
+    // BUT in AfterAllowTraffic's bake, where blue serves nothing, it is refused
+    assert_eq!(
+        gate_problems(beside),
+        vec![
+            "bake.metrics[0].baseline.when: blue serves nothing after AllowTraffic: compare concurrently in a bake before it (bake.hook AfterAllowTestTraffic or BeforeAllowTraffic), or use before_deployment"
         ]
     );
 }

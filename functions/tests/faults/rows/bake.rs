@@ -4,7 +4,9 @@
 //! tolerated or not, and too few datapoints.
 
 use greenlight_e2e::aws_front::{MetricKey, Script};
-use greenlight_e2e::row::{AFTER_ALLOW_TRAFFIC as AAT, Area, Row, Spec};
+use greenlight_e2e::row::{
+    AFTER_ALLOW_TEST_TRAFFIC as AATT, AFTER_ALLOW_TRAFFIC as AAT, Area, Row, Spec,
+};
 use greenlight_e2e::world::World;
 use serde_json::{Value, json};
 
@@ -193,6 +195,20 @@ pub fn rows() -> Vec<Row> {
         })
         .spec(bake(2000, p99_against_blue()))
         .fails("blue: no datapoint in its window before the deployment (inconclusive)"),
+        Row::new(
+            "green_on_the_test_listener_at_one_and_a_half_times_blue_in_production_fails",
+            area,
+            "AfterAllowTestTraffic bakes green on the test listener beside blue in production: green's p99 1.5 × blue's in the same periods",
+        )
+        .hook(AATT)
+        .aws(|s| s, |w| {
+            stage_green(w, "TargetResponseTime", vec![Some(0.3)]);
+            stage_blue(w, "TargetResponseTime", Some(0.2));
+        })
+        .spec(Spec::World(json!({"bake": {"hook": "AfterAllowTestTraffic", "duration_ms": 2000, "interval_ms": 500,
+            "metrics": [{"name": "p99_beside_blue", "metric": "TargetResponseTime", "stat": "p99",
+                         "at_most_ratio": 1.2, "baseline": {"when": "concurrent", "window_s": 300}}]}})))
+        .fails("expected metric p99_beside_blue p99 <= 1.2 × blue, got green 0.3, blue 0.2, ratio 1.50"),
         Row::new(
             "green_consistently_slower_than_blue_fails_the_statistical_rule",
             area,
