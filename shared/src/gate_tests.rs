@@ -41,6 +41,28 @@ fn bake_plan(duration_ms: u64) -> Bake {
     }
 }
 
+/// Bakes `gates` and `alarms` for `duration_ms` (looks 1 s apart), reading
+/// CloudWatch until `stop_s` from now.
+async fn bake_for(
+    cloud: &FakeCloud,
+    duration_ms: u64,
+    alarms: &[String],
+    fail_if_unreadable: bool,
+    gates: &[(MetricGate, GateQuery)],
+    stop_s: u64,
+) -> Baked {
+    let stop_at = Instant::now() + Duration::from_secs(stop_s);
+    bake(
+        cloud,
+        &bake_plan(duration_ms),
+        alarms,
+        fail_if_unreadable,
+        gates,
+        stop_at,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_alarm_in_alarm_fails_naming_it() {
     let cloud = FakeCloud::ready();
@@ -117,16 +139,9 @@ async fn a_metric_breach_during_the_bake_fails_at_once_naming_metric_and_value()
     let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
     let started = Instant::now();
     // WHEN it bakes
-    let result = bake(
-        &cloud,
-        &bake_plan(60_000),
-        &[],
-        true,
-        &[(gate, query)],
-        started + Duration::from_secs(300),
-    )
-    .await
-    .result;
+    let result = bake_for(&cloud, 60_000, &[], true, &[(gate, query)], 300)
+        .await
+        .result;
     // THEN it fails at the third look, long before the 60 s are up
     assert!(!result.passed());
     assert_eq!(result.attempts, 3);
@@ -146,16 +161,9 @@ async fn no_data_breaches_a_floor_but_not_a_ceiling() {
     cloud.set_metric("RequestCount", vec![None]);
     let floor = gate("RequestCount", Breach::Below(1.0));
     let query = metric_query(&floor, Some(&cloud.deployment())).unwrap();
-    let result = bake(
-        &cloud,
-        &bake_plan(2_000),
-        &[],
-        true,
-        &[(floor, query.clone())],
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await
-    .result;
+    let result = bake_for(&cloud, 2_000, &[], true, &[(floor, query.clone())], 60)
+        .await
+        .result;
     assert!(!result.passed());
     assert!(
         result.summary().contains("got no data"),
@@ -163,16 +171,9 @@ async fn no_data_breaches_a_floor_but_not_a_ceiling() {
         result.summary()
     );
     let ceiling = gate("RequestCount", Breach::Above(100.0));
-    let result = bake(
-        &cloud,
-        &bake_plan(2_000),
-        &[],
-        true,
-        &[(ceiling, query)],
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await
-    .result;
+    let result = bake_for(&cloud, 2_000, &[], true, &[(ceiling, query)], 60)
+        .await
+        .result;
     assert!(result.passed());
 }
 
@@ -183,13 +184,13 @@ async fn a_quiet_bake_passes_after_its_duration() {
     let gate = gate("TargetResponseTime", Breach::Above(0.5));
     let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
     let started = Instant::now();
-    let result = bake(
+    let result = bake_for(
         &cloud,
-        &bake_plan(10_000),
+        10_000,
         &names(&["green-5xx"]),
         true,
         &[(gate, query)],
-        started + Duration::from_secs(60),
+        60,
     )
     .await
     .result;
@@ -203,16 +204,9 @@ async fn an_alarm_going_off_during_the_bake_fails() {
     let cloud = FakeCloud::ready();
     cloud.set_alarm("green-5xx", "OK");
     cloud.alarm_after("green-5xx", 2);
-    let result = bake(
-        &cloud,
-        &bake_plan(30_000),
-        &names(&["green-5xx"]),
-        true,
-        &[],
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await
-    .result;
+    let result = bake_for(&cloud, 30_000, &names(&["green-5xx"]), true, &[], 60)
+        .await
+        .result;
     assert!(!result.passed());
     assert_eq!(result.attempts, 3);
 }
@@ -220,16 +214,7 @@ async fn an_alarm_going_off_during_the_bake_fails() {
 #[tokio::test(start_paused = true)]
 async fn a_bake_that_cannot_fit_fails_before_starting() {
     let cloud = FakeCloud::ready();
-    let result = bake(
-        &cloud,
-        &bake_plan(120_000),
-        &[],
-        true,
-        &[],
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await
-    .result;
+    let result = bake_for(&cloud, 120_000, &[], true, &[], 60).await.result;
     assert!(!result.passed());
     assert!(
         result
@@ -249,13 +234,13 @@ async fn an_unreadable_metric_fails_naming_the_metric_not_the_alarms() {
     let gate = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
     let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
     // WHEN it bakes
-    let result = bake(
+    let result = bake_for(
         &cloud,
-        &bake_plan(10_000),
+        10_000,
         &names(&["green-5xx"]),
         true,
         &[(gate, query)],
-        Instant::now() + Duration::from_secs(60),
+        60,
     )
     .await
     .result;
@@ -281,13 +266,13 @@ async fn an_unreadable_metric_fails_naming_the_metric_not_the_alarms() {
     // AND with unreadable metrics allowed, the bake goes on and passes
     let gate = self::gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
     let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-    let result = bake(
+    let result = bake_for(
         &cloud,
-        &bake_plan(2_000),
+        2_000,
         &names(&["green-5xx"]),
         false,
         &[(gate, query)],
-        Instant::now() + Duration::from_secs(60),
+        60,
     )
     .await
     .result;
@@ -303,13 +288,13 @@ async fn a_gate_that_saw_no_datapoint_is_a_warning_or_with_require_data_a_failur
     ceiling.name = "green-5xx".to_owned();
     let query = metric_query(&ceiling, Some(&cloud.deployment())).unwrap();
     // WHEN it bakes without require_data
-    let baked = bake(
+    let baked = bake_for(
         &cloud,
-        &bake_plan(2_000),
+        2_000,
         &[],
         true,
         &[(ceiling.clone(), query.clone())],
-        Instant::now() + Duration::from_secs(60),
+        60,
     )
     .await;
     // THEN it passes, with a warning naming the gate
@@ -322,15 +307,7 @@ async fn a_gate_that_saw_no_datapoint_is_a_warning_or_with_require_data_a_failur
     );
     // AND with require_data it fails, saying the same
     ceiling.min_datapoints = 1;
-    let baked = bake(
-        &cloud,
-        &bake_plan(2_000),
-        &[],
-        true,
-        &[(ceiling, query)],
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
+    let baked = bake_for(&cloud, 2_000, &[], true, &[(ceiling, query)], 60).await;
     assert!(!baked.result.passed());
     assert!(baked.warnings.is_empty());
     assert!(
@@ -350,15 +327,7 @@ async fn a_gate_that_saw_data_once_gives_no_warning() {
     let mut gate = gate("HTTPCode_Target_5XX_Count", Breach::Above(5.0));
     gate.min_datapoints = 1;
     let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-    let baked = bake(
-        &cloud,
-        &bake_plan(3_000),
-        &[],
-        true,
-        &[(gate, query)],
-        Instant::now() + Duration::from_secs(60),
-    )
-    .await;
+    let baked = bake_for(&cloud, 3_000, &[], true, &[(gate, query)], 60).await;
     assert!(baked.result.passed(), "{baked:?}");
     assert!(baked.warnings.is_empty());
 }
@@ -394,15 +363,7 @@ fn a_bake_with_no_metric_and_no_alarm_watches_nothing() {
 /// spare.
 async fn bake_gate(cloud: &FakeCloud, gate: MetricGate, duration_ms: u64) -> Baked {
     let query = metric_query(&gate, Some(&cloud.deployment())).unwrap();
-    bake(
-        cloud,
-        &bake_plan(duration_ms),
-        &[],
-        true,
-        &[(gate, query)],
-        Instant::now() + Duration::from_secs(600),
-    )
-    .await
+    bake_for(cloud, duration_ms, &[], true, &[(gate, query)], 600).await
 }
 
 /// Bakes `gate` over `values` (one a look, 1 s apart, the last repeating)
@@ -770,15 +731,7 @@ async fn side_by_side_green_is_judged_against_blue_s_latest() {
     assert_eq!(blue.query.period_s, 60);
     assert_eq!(blue.span, BlueSpan::Concurrent { window_ms: 300_000 });
     // AND the look fails, printing both
-    let baked = bake(
-        &cloud,
-        &bake_plan(2_000),
-        &[],
-        true,
-        &[(gate, query)],
-        Instant::now() + Duration::from_secs(600),
-    )
-    .await;
+    let baked = bake_for(&cloud, 2_000, &[], true, &[(gate, query)], 600).await;
     assert!(!baked.result.passed());
     assert!(
         baked
