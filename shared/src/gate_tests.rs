@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::cloud::fake::FakeCloud;
-use crate::plan::{Breach, Tolerance};
+use crate::cloud::{MetricSource, MetricStat};
+use crate::plan::{Breach, GREEN_TARGET_GROUP, LOAD_BALANCER, Tolerance};
 
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()

@@ -19,6 +19,7 @@ mod readiness;
 mod request;
 mod retry;
 mod target;
+mod threshold;
 mod validator;
 
 use std::collections::HashSet;
@@ -27,10 +28,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 pub use self::alarms::AlarmPolicy;
-pub use self::bake::{
-    Bake, Baseline, BlueWindow, Breach, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate,
-    Tolerance,
-};
+pub use self::bake::{Bake, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate, Tolerance};
 pub use self::check::Check;
 use self::check::Defaults;
 pub use self::error::{PlanError, UrlError};
@@ -42,6 +40,7 @@ use self::problem::without_string_values;
 pub use self::problem::{Problem, SpecError};
 pub use self::readiness::Readiness;
 pub use self::target::{TargetPlan, UNDISCOVERED};
+pub use self::threshold::{Baseline, BlueWindow, Breach};
 use self::validator::Validator;
 use crate::hook::Hook;
 use crate::probe::Connection;
