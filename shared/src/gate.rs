@@ -491,3 +491,6 @@ pub use query::{BaselineRead, BlueSpan, GateQuery, metric_query};
 #[cfg(test)]
 #[path = "gate_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod baseline_tests;
