@@ -5,6 +5,7 @@
 //! not write for this deployment.
 
 use greenlight::RoundState;
+use greenlight::carried::{self, CarriedError};
 use greenlight::hook::EcsStage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -56,6 +57,16 @@ pub enum DetailsError {
     },
 }
 
+impl From<CarriedError> for DetailsError {
+    fn from(error: CarriedError) -> Self {
+        match error {
+            CarriedError::TooLarge(size) => DetailsError::TooLarge(size),
+            CarriedError::Version(v) => DetailsError::Version(v),
+            CarriedError::Malformed(why) => DetailsError::Malformed(why),
+        }
+    }
+}
+
 /// The state carried in `details` for `deployment` at `stage`, if any.
 pub fn read(
     details: &Map<String, Value>,
@@ -65,21 +76,7 @@ pub fn read(
     let Some(value) = details.get(KEY) else {
         return Ok(None);
     };
-    let size = serde_json::to_string(value).map_or(usize::MAX, |text| text.len());
-    if size > MAX_BYTES {
-        return Err(DetailsError::TooLarge(size));
-    }
-    match value.get("v").and_then(Value::as_u64) {
-        Some(v) if v == u64::from(VERSION) => {}
-        Some(v) => return Err(DetailsError::Version(v)),
-        None => {
-            return Err(DetailsError::Malformed(
-                "no version number in its field v".to_owned(),
-            ));
-        }
-    }
-    let carried: Carried = serde_json::from_value(value.clone())
-        .map_err(|error| DetailsError::Malformed(error.to_string()))?;
+    let carried: Carried = carried::read(value, MAX_BYTES, VERSION)?;
     if carried.deployment != deployment {
         return Err(DetailsError::Foreign {
             what: "deployment",

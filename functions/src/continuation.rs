@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use greenlight::RoundState;
+use greenlight::carried::{self, CarriedError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -78,6 +79,16 @@ pub enum ContinuationError {
     Expired(u64),
 }
 
+impl From<CarriedError> for ContinuationError {
+    fn from(error: CarriedError) -> Self {
+        match error {
+            CarriedError::TooLarge(size) => ContinuationError::TooLarge(size),
+            CarriedError::Version(v) => ContinuationError::Version(v),
+            CarriedError::Malformed(why) => ContinuationError::Malformed(why),
+        }
+    }
+}
+
 impl Continuation {
     /// The continuation in `payload`, if it carries one, checked against the
     /// function ARN this invocation was made with and the time `now_ms`.
@@ -89,21 +100,7 @@ impl Continuation {
         let Some(value) = payload.get(KEY) else {
             return Ok(None);
         };
-        let size = serde_json::to_string(value).map_or(usize::MAX, |text| text.len());
-        if size > MAX_BYTES {
-            return Err(ContinuationError::TooLarge(size));
-        }
-        match value.get("v").and_then(Value::as_u64) {
-            Some(v) if v == u64::from(VERSION) => {}
-            Some(v) => return Err(ContinuationError::Version(v)),
-            None => {
-                return Err(ContinuationError::Malformed(
-                    "no version number in its field v".to_owned(),
-                ));
-            }
-        }
-        let continuation = Continuation::deserialize(value)
-            .map_err(|e| ContinuationError::Malformed(e.to_string()))?;
+        let continuation: Continuation = carried::read(value, MAX_BYTES, VERSION)?;
         if continuation.function != function {
             return Err(ContinuationError::Foreign {
                 theirs: continuation.function,

@@ -49,6 +49,7 @@
 
 pub mod assertion;
 pub mod attempts;
+pub mod carried;
 pub mod check;
 pub mod cloud;
 pub mod discovery;
