@@ -69,59 +69,56 @@ fn hand_offs_to_itself(run: &Run) {
     }
 }
 
+/// A row of AfterAllowTraffic's long bake ([`long_bake`]) in runs of 6 s,
+/// with green's latency calm and `stage` applied.
+fn long_bake_row(id: &'static str, fault: &'static str, stage: fn(&World)) -> Row {
+    Row::new(id, Area::Bake, fault)
+        .hook(AAT)
+        .timeout(Duration::from_secs(6))
+        .aws(|s| s, stage)
+        .spec(long_bake())
+}
+
+/// The one report carries the looks of every run, each counted once.
+fn one_report_of_every_look(run: &Run) {
+    hand_offs_to_itself(run);
+    assert!(run.hand_offs.len() >= 3, "{}", run.log_text());
+    assert_eq!(looks(run), 4, "{}", run.log_text());
+}
+
 pub fn rows() -> Vec<Row> {
-    let area = Area::Bake;
     vec![
-        Row::new(
+        long_bake_row(
             "a_bake_longer_than_a_run_hands_off_and_reports_once",
-            area,
             "a bake of 7 s, a look every 2 s, in runs of 6 s: three or more hand-offs to a new run of itself",
+            calm_latency,
         )
-        .hook(AAT)
-        .timeout(Duration::from_secs(6))
-        .aws(|s| s, calm_latency)
-        .spec(long_bake())
         .succeeds("handed off to a new run of this function")
-        .also(|run, _| {
-            hand_offs_to_itself(run);
-            assert!(run.hand_offs.len() >= 3, "{}", run.log_text());
-            // The one report carries the looks of every run.
-            assert_eq!(looks(run), 4, "{}", run.log_text());
-        }),
-        Row::new(
+        .also(|run, _| one_report_of_every_look(run)),
+        long_bake_row(
             "a_denied_hand_off_fails_at_once",
-            area,
             "the role may not invoke the function (lambda:InvokeFunction denied)",
+            |w| {
+                calm_latency(w);
+                w.front.fail("Invoke", Fault::AccessDenied);
+            },
         )
-        .hook(AAT)
-        .timeout(Duration::from_secs(6))
-        .aws(|s| s, |w| {
-            calm_latency(w);
-            w.front.fail("Invoke", Fault::AccessDenied);
-        })
-        .spec(long_bake())
         .fails("hand-off: lambda:InvokeFunction failed: AccessDenied")
         .also(|run, _| {
             // In the first run, with nothing handed off.
             assert!(run.hand_offs.is_empty(), "{:?}", run.hand_offs);
             assert!(run.earlier_answers.is_empty(), "{:?}", run.earlier_answers);
         }),
-        Row::new(
+        long_bake_row(
             "a_hand_off_delivered_twice_is_taken_once",
-            area,
             "Lambda delivers every hand-off twice",
+            calm_latency,
         )
-        .hook(AAT)
-        .timeout(Duration::from_secs(6))
-        .aws(|s| s, calm_latency)
-        .spec(long_bake())
         .hand_off_deliveries(2)
         .succeeds("hand-off delivered again; this run already took it")
         .also(|run, _| {
-            hand_offs_to_itself(run);
             // No fork: each hand-off was made once, and each look counted once.
-            assert!(run.hand_offs.len() >= 3, "{}", run.log_text());
-            assert_eq!(looks(run), 4, "{}", run.log_text());
+            one_report_of_every_look(run);
             let duplicates = run.log_fields("hand-off delivered again");
             assert_eq!(duplicates.len(), run.hand_offs.len(), "{}", run.log_text());
         }),
