@@ -82,6 +82,7 @@ mod tests {
             duration_ms: 5,
             assertions: Vec::new(),
             error: None,
+            flow: None,
         }
     }
 

@@ -134,6 +134,7 @@ mod tests {
                 actual: "200".to_owned(),
             }],
             error: None,
+            flow: None,
         }
     }
 
@@ -157,6 +158,7 @@ mod tests {
                 },
             ],
             error: None,
+            flow: None,
         }
     }
 

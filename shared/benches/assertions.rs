@@ -78,22 +78,22 @@ fn assertions(c: &mut Criterion) {
     group.bench_function("shared body (as checks run)", |b| {
         b.iter(|| {
             let evaluated = Evaluated::new(black_box(&response));
-            let passed = check
+            let passed = check.steps[0]
                 .assertions
                 .iter()
                 .filter(|a| a.evaluate_on(&evaluated).passed)
                 .count();
-            assert_eq!(passed, check.assertions.len());
+            assert_eq!(passed, check.steps[0].assertions.len());
         });
     });
     group.bench_function("parse per assertion (baseline)", |b| {
         b.iter(|| {
-            let passed = check
+            let passed = check.steps[0]
                 .assertions
                 .iter()
                 .filter(|a| a.evaluate(black_box(&response)).passed)
                 .count();
-            assert_eq!(passed, check.assertions.len());
+            assert_eq!(passed, check.steps[0].assertions.len());
         });
     });
     group.finish();

@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::assertion::{AssertionResult, Disclosure, shorten_text};
+use crate::assertion::AssertionResult;
 use crate::attempts::{Backoff, Step, until_done};
-use crate::evaluation::evaluate;
+use crate::flow::{FlowReport, attempt};
 use crate::plan::Check;
 use crate::probe::HttpProbe;
 use crate::redaction::Redactor;
@@ -60,6 +60,10 @@ pub struct CheckResult {
     /// The last attempt's transport error (timeout, refused…), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A flow's or a comparison's steps in the last attempt: which listener
+    /// and colour each hit, which failed, and what was captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowReport>,
 }
 
 impl CheckResult {
@@ -73,6 +77,7 @@ impl CheckResult {
             duration_ms: millis(duration),
             assertions: Vec::new(),
             error: None,
+            flow: None,
         }
     }
 
@@ -110,8 +115,28 @@ impl CheckResult {
             .join("; ")
     }
 
-    /// One line for the verdict: `name: expected …, got … (reason)`.
+    /// One line for the verdict: `name: expected …, got … (reason)`; for a
+    /// flow, the failing step with its listener and colour after the name,
+    /// and what was captured at the end.
     pub fn summary(&self) -> String {
+        let line = self.plain_summary();
+        let Some(flow) = &self.flow else {
+            return line;
+        };
+        let Some(step) = flow.failed().filter(|_| self.failed_outright()) else {
+            return line;
+        };
+        let rest = line
+            .strip_prefix(&format!("{}: ", self.name))
+            .unwrap_or(&line);
+        let mut line = format!("{}: {step}: {rest}", self.name);
+        if let Some(captured) = flow.captured_line() {
+            line.push_str(&format!("; captured: {captured}"));
+        }
+        line
+    }
+
+    fn plain_summary(&self) -> String {
         if self.assertions.is_empty() {
             let reason = self.reason.as_deref().unwrap_or("failed");
             // The error says which API failed and how: an operator needs it.
@@ -184,58 +209,27 @@ pub async fn run_check<P: HttpProbe>(
         duration_ms: 0,
         assertions: Vec::new(),
         error: None,
+        flow: None,
     };
+    // Secrets captured by any attempt: the reason is redacted with them too.
+    let mut redactor = redactor.clone();
     until_done(
         stop_at,
         Backoff::constant(check.retry.interval),
         async |_| {
-            let left = stop_at.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if Instant::now() >= stop_at {
                 result.reason = Some(check.retry.reason(GiveUp::Deadline, &tally));
                 return Step::Done(());
             }
-            let timeout = check.timeout.min(left);
-            let passed = match probe.send(&check.request, timeout).await {
-                Ok(response) => {
-                    let disclosure = Disclosure {
-                        redactor: redactor.clone(),
-                        sends_secrets: check.sends_secrets(),
-                    };
-                    match evaluate(
-                        &check.assertions,
-                        response,
-                        disclosure,
-                        check.timeout,
-                        stop_at,
-                    )
-                    .await
-                    {
-                        Ok(assertions) => {
-                            result.error = None;
-                            result.assertions = assertions;
-                            result.assertions.iter().all(|a| a.passed)
-                        }
-                        Err(error) => {
-                            result.error = Some(error.to_string());
-                            result.assertions = not_judged(check, redactor, "not judged");
-                            false
-                        }
-                    }
-                }
-                Err(error) => {
-                    let mut message = redactor.redact(&error.to_string());
-                    if timeout < check.timeout {
-                        message.push_str(" (cut short by the hook's deadline)");
-                    }
-                    result.error = Some(message);
-                    result.assertions = not_judged(check, redactor, "no response");
-                    false
-                }
-            };
+            let attempt = attempt(check, probe, stop_at, &redactor).await;
+            redactor = attempt.redactor;
+            result.assertions = attempt.assertions;
+            result.error = attempt.error;
+            result.flow = attempt.flow;
             let left = stop_at.saturating_duration_since(Instant::now());
             match check
                 .retry
-                .after_attempt(&mut tally, passed, started.elapsed(), left)
+                .after_attempt(&mut tally, attempt.passed, started.elapsed(), left)
             {
                 Next::Pass => {
                     result.outcome = Outcome::Pass;
@@ -252,20 +246,8 @@ pub async fn run_check<P: HttpProbe>(
     .await;
     result.attempts = tally.attempts;
     result.duration_ms = millis(started.elapsed());
+    result.redact(&redactor);
     result
-}
-
-/// Every assertion of `check`, failed, with `actual` saying why.
-fn not_judged(check: &Check, redactor: &Redactor, actual: &str) -> Vec<AssertionResult> {
-    check
-        .assertions
-        .iter()
-        .map(|a| AssertionResult {
-            passed: false,
-            expected: shorten_text(&redactor.redact(&a.describe())),
-            actual: actual.to_owned(),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -290,6 +272,7 @@ mod tests {
                 actual: "200".to_owned(),
             }],
             error: None,
+            flow: None,
         };
         // THEN its line says so, with the rule not met
         assert_eq!(

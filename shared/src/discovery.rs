@@ -39,6 +39,9 @@ pub struct Deployment {
     pub created_ms: Option<u64>,
     /// The listener probed, when the URL is discovered.
     pub endpoint: Option<Endpoint>,
+    /// Other listeners that requests name (`"listener": "production"`),
+    /// when found.
+    pub named_endpoints: Vec<Endpoint>,
     /// The deployment group's alarms.
     pub alarms: AlarmConfiguration,
     /// The lifecycle events of the deployment's ECS target, in order.
@@ -230,6 +233,7 @@ pub async fn discover<C: Cloud>(
         blue_target_group_arn,
         created_ms: info.created_ms,
         endpoint,
+        named_endpoints: Vec::new(),
         alarms: group.alarms,
         lifecycle_events: target.lifecycle_events,
     })
@@ -260,6 +264,33 @@ pub(crate) async fn listener_endpoint<C: Cloud>(
         load_balancer_arn: listener.load_balancer_arn,
         dns_name: load_balancer.dns_name,
     })
+}
+
+/// The `choice` listener of a deployment already found: for requests that
+/// name a listener other than the one probed. Unlike the probed listener,
+/// it may serve blue: the plan has made sure such requests say so.
+pub async fn listener_of<C: Cloud>(
+    cloud: &C,
+    found: &Deployment,
+    choice: ListenerChoice,
+) -> Result<Endpoint, DiscoveryError> {
+    match &found.green {
+        GreenTasks::TaskSet(_) => {
+            let group = cloud
+                .deployment_group(&found.application, &found.group)
+                .await?;
+            let Some(pair) = group.target_group_pairs.first() else {
+                return Err(DiscoveryError::Unsupported(format!(
+                    "deployment group {} has no target group pair",
+                    found.group
+                )));
+            };
+            endpoint(cloud, &found.group, pair, choice).await
+        }
+        GreenTasks::Revision { revision_arn, .. } => {
+            service_deployment::listener_of_revision(cloud, revision_arn, choice).await
+        }
+    }
 }
 
 async fn endpoint<C: Cloud>(

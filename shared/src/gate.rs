@@ -480,6 +480,7 @@ pub fn finish(
         duration_ms: millis(started.elapsed()),
         assertions,
         error,
+        flow: None,
     }
 }
 

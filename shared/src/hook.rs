@@ -6,6 +6,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::spec::{Colour, ListenerChoice};
+
 /// An ECS blue/green lifecycle event that a greenlight hook answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Hook {
@@ -31,6 +33,29 @@ impl Hook {
             Hook::AfterAllowTestTraffic => "AfterAllowTestTraffic",
             Hook::BeforeAllowTraffic => "BeforeAllowTraffic",
             Hook::AfterAllowTraffic => "AfterAllowTraffic",
+        }
+    }
+}
+
+impl Hook {
+    /// The listener this hook probes unless told otherwise: the test
+    /// listener until production has moved.
+    pub fn own_listener(self) -> ListenerChoice {
+        match self {
+            Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic => ListenerChoice::Test,
+            Hook::AfterAllowTraffic => ListenerChoice::Production,
+        }
+    }
+
+    /// Who answers on `listener` at this hook: green on the test listener
+    /// throughout, blue on production until AllowTraffic.
+    pub fn colour_on(self, listener: ListenerChoice) -> Colour {
+        match (self, listener) {
+            (
+                Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic,
+                ListenerChoice::Production,
+            ) => Colour::Blue,
+            _ => Colour::Green,
         }
     }
 }

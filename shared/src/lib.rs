@@ -49,13 +49,17 @@
 
 pub mod assertion;
 pub mod attempts;
+pub mod capture;
 pub mod carried;
 pub mod check;
 pub mod cloud;
+pub mod compat;
+pub mod cookie_jar;
 pub mod discovery;
 pub mod engine;
 pub mod evaluation;
 pub mod fault_injection;
+pub mod flow;
 pub mod gate;
 pub mod hook;
 pub mod json_kind;

@@ -18,7 +18,9 @@ mod problem;
 mod readiness;
 mod request;
 mod retry;
+mod step;
 mod target;
+mod template;
 mod threshold;
 mod validator;
 
@@ -29,17 +31,19 @@ use serde_json::Value;
 
 pub use self::alarms::AlarmPolicy;
 pub use self::bake::{Bake, GREEN_TARGET_GROUP, GateTally, LOAD_BALANCER, MetricGate, Tolerance};
-pub use self::check::Check;
 use self::check::Defaults;
+pub use self::check::{Check, CheckKind, Compare, RebaseError};
 pub use self::error::{PlanError, UrlError};
 pub use self::limits::{
-    DEFAULT_TIMEOUT, MAX_ALARM_NAMES, MAX_CHECKS, MAX_HEADERS, MAX_REDIRECTS,
-    MAX_REQUEST_BODY_BYTES, MAX_SPEC_BYTES,
+    DEFAULT_TIMEOUT, MAX_ALARM_NAMES, MAX_CAPTURES, MAX_CHECKS, MAX_HEADERS, MAX_REDIRECTS,
+    MAX_REQUEST_BODY_BYTES, MAX_SPEC_BYTES, MAX_STEPS,
 };
 use self::problem::without_string_values;
 pub use self::problem::{Problem, SpecError};
 pub use self::readiness::Readiness;
-pub use self::target::{TargetPlan, UNDISCOVERED};
+pub use self::step::{HeaderTemplate, RequestError, Route, Step};
+pub use self::target::{ListenerUrls, TargetPlan, UNDISCOVERED};
+pub use self::template::{Escape, Template, TemplateError};
 pub use self::threshold::{Baseline, BlueWindow, Breach};
 use self::validator::Validator;
 use crate::hook::Hook;
@@ -269,12 +273,29 @@ impl Plan {
     /// Whether a hook needs to read the deployment from AWS.
     pub fn needs_discovery(&self, hook: Hook) -> bool {
         self.target.url.is_none()
+            || !self.listeners_to_discover(hook).is_empty()
             || self.readiness.is_some()
             || self.alarms.deployment_group
             || self
                 .bake
                 .as_ref()
                 .is_some_and(|b| b.hook == hook && !b.metrics.is_empty())
+    }
+}
+
+impl Plan {
+    /// The listeners that checks running at `hook` name and that have no
+    /// URL in the spec: discovery finds them.
+    pub fn listeners_to_discover(&self, hook: Hook) -> Vec<ListenerChoice> {
+        let mut found = Vec::new();
+        for check in self.checks.iter().filter(|c| c.hooks.contains(&hook)) {
+            for listener in check.listeners_named() {
+                if self.target.listener_urls.of(listener).is_none() && !found.contains(&listener) {
+                    found.push(listener);
+                }
+            }
+        }
+        found
     }
 }
 

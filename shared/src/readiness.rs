@@ -119,6 +119,7 @@ pub async fn await_ready_after<C: Cloud>(
                 duration_ms: millis(started.elapsed()),
                 assertions,
                 error,
+                flow: None,
             });
         }
         Step::Again

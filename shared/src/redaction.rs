@@ -57,6 +57,8 @@ struct Needles {
     longest: usize,
     /// How many secrets.
     count: usize,
+    /// The secrets as given, for a redactor that knows more.
+    given: Vec<String>,
 }
 
 impl fmt::Debug for Redactor {
@@ -71,6 +73,7 @@ impl Redactor {
         let mut needles = Needles::default();
         for secret in values.into_iter().filter(|s| !s.is_empty()) {
             needles.count += 1;
+            needles.given.push(secret.clone());
             // As it appears inside JSON text too (quotes and backslashes escaped).
             let escaped = serde_json::to_string(&secret).unwrap_or_default();
             let escaped = escaped.trim_matches('"');
@@ -100,6 +103,16 @@ impl Redactor {
         Redactor {
             inner: Arc::new(needles),
         }
+    }
+
+    /// A redactor that knows these secrets as well (values captured while
+    /// a flow runs).
+    pub fn with(&self, more: impl IntoIterator<Item = String>) -> Self {
+        let mut more = more.into_iter().peekable();
+        if more.peek().is_none() {
+            return self.clone();
+        }
+        Redactor::new(self.inner.given.iter().cloned().chain(more))
     }
 
     /// Whether there is any secret to redact.

@@ -10,6 +10,10 @@ use serde_json::Value;
 
 use crate::hook::HookName;
 
+mod flow;
+
+pub use flow::{CaptureSpec, Colour, CompareDetail, CompareSpec, StepSpec};
+
 /// What greenlight checks on the green task set, and how.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +59,11 @@ pub struct TargetSpec {
     /// Which listener of the deployment to probe, overriding the hook's
     /// default (`test` or `production`). Ignored when `url` is given.
     pub listener: Option<ListenerChoice>,
+    /// Base URLs of the listeners, for requests that name one
+    /// (`"listener": "production"`) when it is not found from the
+    /// deployment: with `url`, or to judge outside CodeDeploy.
+    #[serde(default)]
+    pub listener_urls: ListenerUrlsSpec,
     /// Host name for the `Host` header, TLS SNI and certificate check, while
     /// the connection still goes to the load balancer's (or `url`'s) address,
     /// e.g. the name the certificate on the listener is issued for.
@@ -67,6 +76,16 @@ pub struct TargetSpec {
     /// Extra trust anchors (PEM certificates) for a private CA, added to the
     /// system roots. TLS verification cannot be turned off.
     pub ca_pem: Option<String>,
+}
+
+/// A base URL for each listener.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerUrlsSpec {
+    /// The test listener's base URL.
+    pub test: Option<String>,
+    /// The production listener's base URL.
+    pub production: Option<String>,
 }
 
 /// A listener of the deployment group's target group pair.
@@ -312,9 +331,9 @@ pub struct CheckSpec {
     pub hooks: Option<Vec<HookName>>,
     /// HTTP method (default GET).
     pub method: Option<String>,
-    /// Path (and query) appended to the target URL; starts with `/`.
-    #[serde(default = "default_path")]
-    pub path: String,
+    /// Path (and query) appended to the target URL; starts with `/`
+    /// (default `/`).
+    pub path: Option<String>,
     /// Request headers. A value is a string, or `{"value": "...", "secret": true}`
     /// to keep it out of every log line. Authorization, Proxy-Authorization,
     /// Cookie and X-Api-Key values are always treated as secret.
@@ -330,8 +349,29 @@ pub struct CheckSpec {
     /// Retry policy; fields it leaves out come from `defaults.retry`.
     pub retry: Option<RetrySpec>,
     /// Assertions; all must hold for an attempt to pass.
-    #[serde(rename = "assert")]
+    #[serde(default, rename = "assert")]
     pub asserts: Vec<AssertSpec>,
+    /// Which listener the request goes to: `test` (green, before production
+    /// moves) or `production` (blue before AllowTraffic, green after).
+    /// Default: `target.listener`, else the hook's own (test before
+    /// AllowTraffic, production after).
+    pub listener: Option<ListenerChoice>,
+    /// Which colour the request means to reach. Before AllowTraffic a
+    /// request on the production listener reaches blue: it must say
+    /// `"expect": "blue"`, and its check may then run only before
+    /// AllowTraffic (`hooks`).
+    pub expect: Option<Colour>,
+    /// A flow: requests sent in order, later ones using what earlier ones
+    /// captured (`{{name}}`), with the cookies they were given. Instead of
+    /// this check's own `method`, `path`, `headers`, `body`,
+    /// `follow_redirects`, `listener`, `expect` and `assert`. Retries
+    /// repeat the whole flow, from a new cookie jar.
+    pub steps: Option<Vec<StepSpec>>,
+    /// Also send the request to blue (on the production listener, before
+    /// AllowTraffic) and require green's answer to be compatible: the same
+    /// status, and every field of blue's JSON present in green's with the
+    /// same type. New fields in green are fine.
+    pub compare: Option<CompareSpec>,
 }
 
 /// Which redirects a check follows. A redirect to another origin (scheme,
@@ -350,10 +390,6 @@ pub struct RedirectSpec {
     /// from https to http.
     #[serde(default)]
     pub hosts: Vec<String>,
-}
-
-fn default_path() -> String {
-    "/".to_owned()
 }
 
 /// A request header value.

@@ -87,6 +87,7 @@ impl NotRun {
             duration_ms: 0,
             assertions: Vec::new(),
             error: None,
+            flow: None,
         }
     }
 }

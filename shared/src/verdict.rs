@@ -161,6 +161,7 @@ mod tests {
                 actual: if passed { "200" } else { "503" }.to_owned(),
             }],
             error: None,
+            flow: None,
         }
     }
 

@@ -679,7 +679,7 @@ proptest! {
     /// each request cut at the time left, and reports what the model says.
     #[test]
     fn run_check_follows_the_model((check, budget_ms, script) in engine_case()) {
-        let timeout_ms = check.timeout.as_millis() as u64;
+        let timeout_ms = check.steps[0].timeout.as_millis() as u64;
         let run = model(check.retry, timeout_ms, budget_ms, &script);
         let probe = ScriptedProbe::new(script);
         let (result, took) = paused(async {
@@ -711,7 +711,7 @@ proptest! {
             checks
                 .iter()
                 .zip(&scripts)
-                .map(|(check, script)| (check.path.clone(), ScriptedProbe::new(script.clone())))
+                .map(|(check, script)| (check.steps[0].path.render(&Default::default(), greenlight::plan::Escape::None), ScriptedProbe::new(script.clone())))
                 .collect(),
         );
         let refs: Vec<&Check> = checks.iter().collect();
@@ -725,7 +725,7 @@ proptest! {
         prop_assert_eq!(results.len(), checks.len());
         for ((result, check), script) in results.iter().zip(&checks).zip(&scripts) {
             prop_assert_eq!(&result.name, &check.name);
-            let run = model(check.retry, check.timeout.as_millis() as u64, budget_ms, script);
+            let run = model(check.retry, check.steps[0].timeout.as_millis() as u64, budget_ms, script);
             prop_assert_eq!(reported(result), expected_result(&run));
         }
     }

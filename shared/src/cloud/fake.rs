@@ -86,6 +86,7 @@ impl FakeCloud {
                 "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/abc".to_owned(),
             blue_target_group_arn: Some(BLUE_TG.to_owned()),
             created_ms: Some(CREATED_MS),
+            named_endpoints: Vec::new(),
             endpoint: Some(Endpoint {
                 listener: ListenerChoice::Test,
                 listener_arn: "arn:listener/test".to_owned(),

@@ -91,10 +91,31 @@ pub async fn discover_service_deployment<C: Cloud>(
         created_ms: found.created_ms,
         green_target_group_arn,
         endpoint,
+        named_endpoints: Vec::new(),
         // ECS watches the service's own alarms (deploymentConfiguration.alarms).
         alarms: AlarmConfiguration::default(),
         lifecycle_events: Vec::new(),
     })
+}
+
+/// The `choice` listener of service revision `revision`, whoever it sends
+/// traffic to.
+pub(crate) async fn listener_of_revision<C: Cloud>(
+    cloud: &C,
+    revision: &str,
+    choice: ListenerChoice,
+) -> Result<super::Endpoint, DiscoveryError> {
+    let balancers = cloud.service_revision(revision).await?;
+    let Some(balancer) = balancers
+        .into_iter()
+        .find(|b| b.alternate_target_group_arn.is_some() && b.production_listener_rule.is_some())
+    else {
+        return Err(DiscoveryError::Unsupported(format!(
+            "service revision {revision} has no load balancer with advancedConfiguration"
+        )));
+    };
+    let found = rule(cloud, &balancer, choice, revision).await?;
+    listener_endpoint(cloud, found.listener_arn, choice).await
 }
 
 /// The listener rule of `choice`.

@@ -15,13 +15,13 @@ use crate::check::{CheckResult, Outcome};
 use crate::cloud::Cloud;
 use crate::discovery::{
     Deployment, DiscoveryError, discover as discover_deployment, discover_service_deployment,
+    listener_of,
 };
 use crate::engine::run_checks;
 use crate::gate::GateQuery;
 use crate::gate::{
     ALARMS, BAKE, Baked, bake as bake_gates, check_alarms, metric_query, nothing_to_watch,
 };
-use crate::hook::Hook;
 use crate::lifecycle::{self, LifecycleError};
 use crate::plan::{Check, MetricGate, Plan};
 use crate::probe::HttpProbe;
@@ -87,15 +87,6 @@ fn no_time_left(stop_at: Instant) -> bool {
     left(stop_at) < MIN_STAGE_TIME
 }
 
-/// The listener a hook probes unless the spec says otherwise: the test
-/// listener until production has moved.
-fn default_listener(hook: Hook) -> ListenerChoice {
-    match hook {
-        Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic => ListenerChoice::Test,
-        Hook::AfterAllowTraffic => ListenerChoice::Production,
-    }
-}
-
 /// discover: the deployment, when green is one and the plan needs it, in
 /// this hook's lifecycle event.
 pub(super) async fn discover<P, C: Cloud, G: Progress>(
@@ -114,7 +105,7 @@ pub(super) async fn discover<P, C: Cloud, G: Progress>(
         .target
         .url
         .is_none()
-        .then(|| plan.target.listener.unwrap_or(default_listener(hook)));
+        .then(|| plan.target.listener.unwrap_or(hook.own_listener()));
     let found = match &context.green {
         Green::Url(_) => return Ok(None),
         Green::Deployment { id } => {
@@ -136,7 +127,7 @@ pub(super) async fn discover<P, C: Cloud, G: Progress>(
         Green::ServiceDeployment { arn } => {
             let found = tokio::time::timeout_at(
                 context.stop_at,
-                discover_service_deployment(ports.cloud, arn, default_listener(hook), listener),
+                discover_service_deployment(ports.cloud, arn, hook.own_listener(), listener),
             )
             .await
             .map_err(|_| StageFailure::DiscoveryTimedOut)?
@@ -145,6 +136,22 @@ pub(super) async fn discover<P, C: Cloud, G: Progress>(
             found
         }
     };
+    let mut found = found;
+    for listener in plan.listeners_to_discover(hook) {
+        if found
+            .endpoint
+            .as_ref()
+            .is_some_and(|e| e.listener == listener)
+        {
+            continue;
+        }
+        let endpoint =
+            tokio::time::timeout_at(context.stop_at, listener_of(ports.cloud, &found, listener))
+                .await
+                .map_err(|_| StageFailure::DiscoveryTimedOut)?
+                .map_err(StageFailure::Discovery)?;
+        found.named_endpoints.push(endpoint);
+    }
     Ok(Some(found))
 }
 
@@ -203,9 +210,28 @@ pub(super) async fn aim<P: HttpProbe, C, G: Progress>(
     let target = aim_at(ports.http, plan, url, deployment, context.stop_at)
         .await
         .map_err(StageFailure::Aim)?;
+    let own = plan.target.listener.unwrap_or(context.hook.own_listener());
+    let base_of = |listener: ListenerChoice| {
+        if let Some(url) = plan.target.listener_urls.of(listener) {
+            return Some(url.clone());
+        }
+        if listener == own {
+            return Some(target.base.clone());
+        }
+        let endpoint = deployment?
+            .named_endpoints
+            .iter()
+            .find(|e| e.listener == listener)?;
+        let mut url = endpoint.url().ok()?;
+        // The same load balancer: spoken to by the same name.
+        if let Some(host) = &plan.target.host {
+            url.set_host(Some(host)).ok()?;
+        }
+        Some(url)
+    };
     let checks = checks
         .iter()
-        .map(|check| check.rebased(&target.base))
+        .map(|check| check.rebased(context.hook, own, base_of))
         .collect::<Result<Vec<Check>, _>>()
         .map_err(|problem| StageFailure::Rebase(problem.to_string()))?;
     Ok(Aimed {

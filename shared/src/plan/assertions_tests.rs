@@ -66,7 +66,7 @@ fn every_kind_of_assertion_validates() {
     // WHEN it is validated
     let plan = plan(&spec);
     // THEN each assertion says what it expects
-    let described: Vec<String> = plan.checks[0]
+    let described: Vec<String> = plan.checks[0].steps[0]
         .assertions
         .iter()
         .map(Assertion::describe)

@@ -1,62 +1,104 @@
-//! The spec's `checks` section: each check's name, hooks, path and request,
-//! the defaults it falls back to, and its assertions.
+//! The spec's `checks` section: each check's name, hooks and retry policy,
+//! and its requests ([`Step`]s): one, a flow of several, or the same one
+//! to green and to blue for a comparison.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
 
-use reqwest::header::HeaderValue;
-use reqwest::{Method, Url};
+use reqwest::Url;
+use serde_json_path::JsonPath;
 
 use super::error::PlanError;
-use super::limits::{MAX_HEADERS, MAX_REQUEST_BODY_BYTES};
-use super::problem::NOT_SHOWN;
-use super::target::append_path;
+use super::limits::MAX_STEPS;
+use super::step::{RequestFields, Route, Step};
 use super::validator::Validator;
-use crate::assertion::Assertion;
 use crate::hook::Hook;
-use crate::probe::ProbeRequest;
+use crate::json_path::parse_bounded;
 use crate::retry::RetryPolicy;
-use crate::spec::{CheckSpec, RetrySpec};
+use crate::spec::{CheckSpec, Colour, CompareSpec, ListenerChoice, RetrySpec};
 
-/// The methods a check may send.
-const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+/// What a check does with its steps: exactly one of these.
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    /// One request.
+    Request,
+    /// Requests in order, sharing captures and cookies.
+    Flow,
+    /// The same request to green (the first step) and to blue (the second),
+    /// their answers compared.
+    Compare(Compare),
+}
+
+/// What a comparison leaves out.
+#[derive(Debug, Clone, Default)]
+pub struct Compare {
+    /// Blue's fields green need not have, as written and parsed.
+    pub ignore: Vec<(String, JsonPath)>,
+}
 
 /// A validated check.
 #[derive(Debug, Clone)]
 pub struct Check {
     /// Unique name.
     pub name: String,
-    /// Path and query, appended to the target's base URL.
-    pub path: String,
     /// Hooks that run it.
     pub hooks: Vec<Hook>,
-    /// The request to send.
-    pub request: ProbeRequest,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// When to try again.
+    /// When to try again (the whole flow, for a flow).
     pub retry: RetryPolicy,
-    /// What must hold, all of it.
-    pub assertions: Vec<Assertion>,
+    /// Its requests, in order; never empty.
+    pub steps: Vec<Step>,
+    /// What it does with them.
+    pub kind: CheckKind,
 }
 
 impl Check {
-    /// Whether the request carries a secret header: then green's raw body is
-    /// never shown in its results.
+    /// Whether a request carries a secret: then green's raw body is never
+    /// shown in its results.
     pub fn sends_secrets(&self) -> bool {
-        self.request.headers.values().any(HeaderValue::is_sensitive)
+        self.steps.iter().any(Step::sends_secrets)
     }
 
-    /// This check with its request sent to `base` instead.
-    pub fn rebased(&self, base: &Url) -> Result<Check, PlanError> {
+    /// This check with each step sent where `base_of` says for its route.
+    pub fn rebased(
+        &self,
+        hook: Hook,
+        own: ListenerChoice,
+        base_of: impl Fn(ListenerChoice) -> Option<Url>,
+    ) -> Result<Check, RebaseError> {
         let mut check = self.clone();
-        check.request.url = append_path(base, &self.path)?;
+        for step in &mut check.steps {
+            let listener = step.listener.unwrap_or(own);
+            let base = base_of(listener).ok_or(RebaseError::NoUrl(listener))?;
+            let route = Route {
+                listener,
+                colour: hook.colour_on(listener),
+            };
+            *step = step.rebased(&base, route).map_err(RebaseError::Path)?;
+        }
         Ok(check)
     }
+
+    /// The listeners its steps name themselves.
+    pub fn listeners_named(&self) -> impl Iterator<Item = ListenerChoice> + '_ {
+        self.steps.iter().filter_map(|s| s.listener)
+    }
+}
+
+/// Why a check cannot be sent where the judgement aims.
+#[derive(Debug, thiserror::Error)]
+pub enum RebaseError {
+    /// A step names a listener with no URL.
+    #[error(
+        "no URL for the {0} listener: let it be discovered from the deployment (leave target.url out), or give target.listener_urls.{0}"
+    )]
+    NoUrl(ListenerChoice),
+    /// A path does not join the base URL.
+    #[error("{0}")]
+    Path(PlanError),
 }
 
 /// What a check falls back to.
 pub(super) struct Defaults<'a> {
-    pub(super) timeout: Duration,
+    pub(super) timeout: std::time::Duration,
     pub(super) retry: RetryPolicy,
     pub(super) retry_spec: Option<&'a RetrySpec>,
 }
@@ -76,7 +118,107 @@ impl Validator {
                 "expected a non-empty name".to_owned(),
             );
         }
-        let hooks = match &spec.hooks {
+        let hooks = self.hooks(at, spec);
+        // A flow's timeout is its steps' default; a request's is its own.
+        let timeout = match &spec.steps {
+            Some(_) => spec
+                .timeout_ms
+                .map(|ms| self.timeout(&format!("{at}.timeout_ms"), ms))
+                .unwrap_or(defaults.timeout),
+            None => defaults.timeout,
+        };
+        let mut known = BTreeMap::new();
+        let (steps, kind) = match (&spec.steps, &spec.compare) {
+            (Some(_), Some(_)) => {
+                self.problem(
+                    &format!("{at}.compare"),
+                    "a flow (steps) cannot be compared: compare a check of one request".to_owned(),
+                );
+                (Vec::new(), CheckKind::Flow)
+            }
+            (Some(steps), None) => {
+                self.request_fields_unused(at, spec);
+                if steps.is_empty() || steps.len() > MAX_STEPS {
+                    self.problem(
+                        &format!("{at}.steps"),
+                        format!("expected 1..={MAX_STEPS} steps, got {}", steps.len()),
+                    );
+                }
+                let mut validated = Vec::new();
+                for (j, step) in steps.iter().enumerate() {
+                    let step_at = format!("{at}.steps[{j}]");
+                    let fields = RequestFields {
+                        name: step
+                            .name
+                            .clone()
+                            .unwrap_or_else(|| format!("step {}", j + 1)),
+                        method: step.method.as_deref(),
+                        path: step.path.as_deref(),
+                        headers: &step.headers,
+                        body: step.body.as_deref(),
+                        follow_redirects: step.follow_redirects.as_ref(),
+                        timeout_ms: step.timeout_ms,
+                        timeout,
+                        listener: step.listener.or(spec.listener),
+                        expect: step.expect,
+                        capture: Some(&step.capture),
+                        asserts: &step.asserts,
+                        needs_assert: true,
+                    };
+                    if let Some(step) = self.step(&step_at, &fields, base, &mut known) {
+                        self.route(&step_at, &step, &hooks);
+                        validated.push(step);
+                    }
+                }
+                (validated, CheckKind::Flow)
+            }
+            (None, compare) => {
+                let fields = RequestFields {
+                    name: spec.name.clone(),
+                    method: spec.method.as_deref(),
+                    path: spec.path.as_deref(),
+                    headers: &spec.headers,
+                    body: spec.body.as_deref(),
+                    follow_redirects: spec.follow_redirects.as_ref(),
+                    timeout_ms: spec.timeout_ms,
+                    timeout,
+                    listener: spec.listener,
+                    expect: spec.expect,
+                    capture: None,
+                    asserts: &spec.asserts,
+                    needs_assert: spec.compare.is_none(),
+                };
+                match compare {
+                    None => {
+                        let step = self.step(at, &fields, base, &mut known);
+                        if let Some(step) = &step {
+                            self.route(at, step, &hooks);
+                        }
+                        (step.into_iter().collect(), CheckKind::Request)
+                    }
+                    Some(compare) => self.compare(at, spec, compare, fields, base, &hooks),
+                }
+            }
+        };
+        let retry = spec
+            .retry
+            .as_ref()
+            .map(|r| self.retry(&format!("{at}.retry"), &r.or(defaults.retry_spec)))
+            .unwrap_or(defaults.retry);
+        if self.problems.len() > before || steps.is_empty() {
+            return None;
+        }
+        Some(Check {
+            name: spec.name.clone(),
+            hooks,
+            retry,
+            steps,
+            kind,
+        })
+    }
+
+    fn hooks(&mut self, at: &str, spec: &CheckSpec) -> Vec<Hook> {
+        match &spec.hooks {
             None => Hook::ALL.to_vec(),
             Some(hooks) if hooks.is_empty() => {
                 self.problem(
@@ -94,98 +236,125 @@ impl Validator {
                 }
                 moments
             }
-        };
-        let method_text = spec.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
-        let method = if METHODS.contains(&method_text.as_str()) {
-            Method::from_bytes(method_text.as_bytes()).ok()
-        } else {
-            None
-        };
-        if method.is_none() {
+        }
+    }
+
+    /// A flow's requests are its steps': the check's own request fields
+    /// would be ignored, which is refused.
+    fn request_fields_unused(&mut self, at: &str, spec: &CheckSpec) {
+        let written = [
+            ("method", spec.method.is_some()),
+            ("path", spec.path.is_some()),
+            ("headers", !spec.headers.is_empty()),
+            ("body", spec.body.is_some()),
+            ("follow_redirects", spec.follow_redirects.is_some()),
+            ("expect", spec.expect.is_some()),
+            ("assert", !spec.asserts.is_empty()),
+        ];
+        for (field, _) in written.iter().filter(|(_, given)| *given) {
             self.problem(
-                &format!("{at}.method"),
-                format!("expected one of {} ({NOT_SHOWN})", METHODS.join(", ")),
+                &format!("{at}.{field}"),
+                "a flow's requests are its steps: move it into the steps".to_owned(),
             );
         }
-        let url = if spec.path.starts_with('/') {
-            base.and_then(|base| match append_path(base, &spec.path) {
-                Ok(url) => Some(url),
-                Err(error) => {
+    }
+
+    /// A step that names its listener reaches the colour it says it means
+    /// to, in every hook of its check: production before AllowTraffic is
+    /// blue, and only a step that says so may go there.
+    fn route(&mut self, at: &str, step: &Step, hooks: &[Hook]) {
+        let Some(listener) = step.listener else {
+            return;
+        };
+        for hook in hooks {
+            let colour = hook.colour_on(listener);
+            match step.expect {
+                Some(expected) if expected != colour => {
                     self.problem(
-                        &format!("{at}.path"),
-                        format!("cannot be joined to the target URL: {error}"),
+                        &format!("{at}.expect"),
+                        format!(
+                            "the {listener} listener serves {colour} in {hook}, not {expected}: limit the check's hooks"
+                        ),
                     );
-                    None
+                    return;
                 }
-            })
-        } else {
-            self.problem(
-                &format!("{at}.path"),
-                format!("expected a path starting with '/' ({NOT_SHOWN})"),
-            );
-            None
+                None if colour == Colour::Blue => {
+                    self.problem(
+                        &format!("{at}.listener"),
+                        format!(
+                            "the {listener} listener serves blue in {hook}: a check of blue says \"expect\": \"blue\"; a check of green goes to the test listener"
+                        ),
+                    );
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A comparison: the request to green on the test listener, and to blue
+    /// on production, before AllowTraffic only.
+    fn compare(
+        &mut self,
+        at: &str,
+        spec: &CheckSpec,
+        compare: &CompareSpec,
+        fields: RequestFields<'_>,
+        base: Option<&Url>,
+        hooks: &[Hook],
+    ) -> (Vec<Step>, CheckKind) {
+        let (with, ignore) = match compare {
+            CompareSpec::With(colour) => (*colour, &[][..]),
+            CompareSpec::Detailed(detail) => (detail.with, detail.ignore.as_slice()),
         };
-        let headers = self.headers(at, spec);
-        if spec.headers.len() > MAX_HEADERS {
+        if with != Colour::Blue {
             self.problem(
-                &format!("{at}.headers"),
-                format!(
-                    "expected at most {MAX_HEADERS} headers, got {}",
-                    spec.headers.len()
-                ),
+                &format!("{at}.compare"),
+                "green is compared with blue: \"compare\": \"blue\"".to_owned(),
             );
         }
-        if let Some(body) = &spec.body
-            && body.len() > MAX_REQUEST_BODY_BYTES
-        {
+        for (field, given) in [
+            ("listener", spec.listener.is_some()),
+            ("expect", spec.expect.is_some()),
+        ] {
+            if given {
+                self.problem(
+                    &format!("{at}.{field}"),
+                    "a comparison sends to green on the test listener and to blue on production: leave it out".to_owned(),
+                );
+            }
+        }
+        if hooks.contains(&Hook::AfterAllowTraffic) {
             self.problem(
-                &format!("{at}.body"),
-                format!(
-                    "expected at most {MAX_REQUEST_BODY_BYTES} bytes, got {}",
-                    body.len()
-                ),
+                &format!("{at}.hooks"),
+                "blue serves production only before AllowTraffic: limit a comparison to AfterAllowTestTraffic or BeforeAllowTraffic".to_owned(),
             );
         }
-        let redirects = self.redirects(&format!("{at}.follow_redirects"), spec);
-        let timeout = spec
-            .timeout_ms
-            .map(|ms| self.timeout(&format!("{at}.timeout_ms"), ms))
-            .unwrap_or(defaults.timeout);
-        let retry = spec
-            .retry
-            .as_ref()
-            .map(|r| self.retry(&format!("{at}.retry"), &r.or(defaults.retry_spec)))
-            .unwrap_or(defaults.retry);
-        if spec.asserts.is_empty() {
-            self.problem(
-                &format!("{at}.assert"),
-                "add at least one assertion, e.g. {\"status\": 200}".to_owned(),
-            );
+        let mut parsed = Vec::new();
+        for (i, query) in ignore.iter().enumerate() {
+            match parse_bounded(query) {
+                Ok(path) => parsed.push((query.clone(), path)),
+                Err(error) => self.problem(&format!("{at}.compare.ignore[{i}]"), error),
+            }
         }
-        let assertions: Vec<Assertion> = spec
-            .asserts
-            .iter()
-            .enumerate()
-            .filter_map(|(j, a)| self.assertion(&format!("{at}.assert[{j}]"), a))
-            .collect();
-        if self.problems.len() > before {
-            return None;
-        }
-        Some(Check {
-            name: spec.name.clone(),
-            path: spec.path.clone(),
-            hooks,
-            request: ProbeRequest {
-                method: method?,
-                url: url?,
-                headers,
-                body: spec.body.clone(),
-                redirects,
-            },
-            timeout,
-            retry,
-            assertions,
-        })
+        let mut known = BTreeMap::new();
+        let green = RequestFields {
+            name: format!("{} (green)", fields.name),
+            listener: Some(ListenerChoice::Test),
+            expect: Some(Colour::Green),
+            ..fields
+        };
+        let Some(green) = self.step(at, &green, base, &mut known) else {
+            return (Vec::new(), CheckKind::Request);
+        };
+        let mut blue = green.clone();
+        blue.name = format!("{} (blue)", spec.name);
+        blue.listener = Some(ListenerChoice::Production);
+        blue.expect = Some(Colour::Blue);
+        (
+            vec![green, blue],
+            CheckKind::Compare(Compare { ignore: parsed }),
+        )
     }
 }
 

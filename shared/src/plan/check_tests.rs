@@ -111,7 +111,7 @@ fn a_path_is_appended_to_the_target_url() {
         let plan = plan(&spec);
         // THEN the check's URL is the target's followed by the path
         assert_eq!(
-            plan.checks[0].request.url.as_str(),
+            plan.checks[0].steps[0].request.url.as_str(),
             expected,
             "{target} + {path}"
         );
@@ -126,7 +126,7 @@ fn a_path_cannot_leave_the_target_host() {
     // WHEN it is validated
     let plan = plan(&spec);
     // THEN the request still goes to the target (with its secret headers)
-    let url = &plan.checks[0].request.url;
+    let url = &plan.checks[0].steps[0].request.url;
     assert_eq!(url.host_str(), Some("green.internal"));
     assert_eq!(url.port(), Some(8080));
 }

@@ -27,6 +27,10 @@ pub const MAX_CHECKS: usize = 500;
 pub const MAX_HEADERS: usize = 64;
 /// Most redirects a check may follow.
 pub const MAX_REDIRECTS: u32 = 10;
+/// Most steps in a flow.
+pub const MAX_STEPS: usize = 20;
+/// Most values one check captures, over all its steps.
+pub const MAX_CAPTURES: usize = 32;
 /// Most alarm names in `alarms.names` (read 100 a call, every look).
 pub const MAX_ALARM_NAMES: usize = 1000;
 /// Most metric gates in a bake: each look reads every one, and a bake in

@@ -1,17 +1,15 @@
-//! A check's request beyond its path: headers (and which are secret),
-//! redirects, and the per-request timeout.
+//! A request's redirects, its per-request timeout, and the secrets its
+//! headers carry.
 
 use std::time::Duration;
 
 use reqwest::Url;
-use reqwest::header::{HeaderMap, HeaderValue};
 
 use super::limits::{MAX_REDIRECTS, MAX_TIMEOUT_MS};
 use super::problem::NOT_SHOWN;
 use super::validator::Validator;
-use crate::probe::{Redirects, header_name, secret_header};
-use crate::redaction::ALWAYS_SECRET_HEADERS;
-use crate::spec::{CheckSpec, HeaderValueSpec};
+use crate::probe::Redirects;
+use crate::spec::RedirectSpec;
 
 impl Validator {
     pub(super) fn timeout(&mut self, path: &str, ms: u64) -> Duration {
@@ -24,8 +22,8 @@ impl Validator {
         Duration::from_millis(ms)
     }
 
-    pub(super) fn redirects(&mut self, path: &str, spec: &CheckSpec) -> Redirects {
-        let Some(follow) = &spec.follow_redirects else {
+    pub(super) fn redirects(&mut self, path: &str, spec: Option<&RedirectSpec>) -> Redirects {
+        let Some(follow) = spec else {
             return Redirects::default();
         };
         if !(1..=MAX_REDIRECTS).contains(&follow.max) {
@@ -69,49 +67,15 @@ impl Validator {
         }
     }
 
-    pub(super) fn headers(&mut self, at: &str, spec: &CheckSpec) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &spec.headers {
-            let (text, marked) = match value {
-                HeaderValueSpec::Plain(text) => (text, false),
-                HeaderValueSpec::Detailed(detailed) => (&detailed.value, detailed.secret),
-            };
-            let Ok(header) = header_name(name) else {
-                // Not in the path either: a token pasted as a name is a secret.
-                self.problem(
-                    &format!("{at}.headers"),
-                    format!("a name is not a valid HTTP header name ({NOT_SHOWN})"),
-                );
-                continue;
-            };
-            let path = format!("{at}.headers.{name}");
-            let secret = marked || ALWAYS_SECRET_HEADERS.contains(&header.as_str());
-            let parsed = if secret {
-                secret_header(text)
-            } else {
-                HeaderValue::from_str(text)
-            };
-            match parsed {
-                Ok(value) => {
-                    if secret {
-                        self.secrets.push(text.clone());
-                        // "Bearer abc…": a service may echo the token alone.
-                        if let Some((_, token)) = text.split_once(' ')
-                            && token.trim().len() >= 4
-                        {
-                            self.secrets.push(token.trim().to_owned());
-                        }
-                    }
-                    headers.append(header, value);
-                }
-                // Never echo the value: it may be a secret the operator forgot to mark.
-                Err(_) => self.problem(
-                    &path,
-                    "not a valid HTTP header value (control characters or non-ASCII?)".to_owned(),
-                ),
-            }
+    /// Remembers a secret header value, and the token of `Bearer <token>`:
+    /// a service may echo the token alone.
+    pub(super) fn secret(&mut self, text: &str) {
+        self.secrets.push(text.to_owned());
+        if let Some((_, token)) = text.split_once(' ')
+            && token.trim().len() >= 4
+        {
+            self.secrets.push(token.trim().to_owned());
         }
-        headers
     }
 }
 

@@ -14,9 +14,12 @@ fn redirects_are_not_followed_unless_the_check_says_so() {
     follows["follow_redirects"] = json!({"max": 3, "hosts": ["Login.Example.com"]});
     let plan = plan(&spec(vec![check("plain"), follows]));
     // THEN the first follows none, the second up to 3, with the host lowercased
-    assert_eq!(plan.checks[0].request.redirects, Redirects::default());
     assert_eq!(
-        plan.checks[1].request.redirects,
+        plan.checks[0].steps[0].request.redirects,
+        Redirects::default()
+    );
+    assert_eq!(
+        plan.checks[1].steps[0].request.redirects,
         Redirects {
             max: 3,
             hosts: vec!["login.example.com".to_owned()]
@@ -59,12 +62,12 @@ fn secret_header_values_are_known_to_the_redactor_and_hidden_from_debug() {
         format!("echo {REDACTED} / {REDACTED} / visible-789")
     );
     // AND the request's Debug does not print them
-    let debug = format!("{:?}", plan.checks[0].request);
+    let debug = format!("{:?}", plan.checks[0].steps[0].request);
     assert!(!debug.contains("tok-marked-123"), "{debug}");
     assert!(!debug.contains("unmarked-456"), "{debug}");
     assert!(debug.contains("visible-789"), "{debug}");
     // AND the values are still sent as they are
-    let headers = &plan.checks[0].request.headers;
+    let headers = &plan.checks[0].steps[0].request.headers;
     assert_eq!(headers["x-token"], "tok-marked-123");
     assert_eq!(headers["authorization"], "Bearer unmarked-456");
     assert!(headers["authorization"].is_sensitive());

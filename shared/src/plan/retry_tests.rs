@@ -95,10 +95,10 @@ fn defaults_apply_to_checks_that_do_not_set_their_own() {
     let plan = plan(&spec);
     // THEN the first check has the defaults, the second its own values
     let (a, b) = (&plan.checks[0], &plan.checks[1]);
-    assert_eq!(a.timeout, Duration::from_millis(2000));
+    assert_eq!(a.steps[0].timeout, Duration::from_millis(2000));
     assert_eq!(a.retry.attempts, Some(10));
     assert_eq!(a.retry.interval, Duration::from_millis(500));
-    assert_eq!(b.timeout, Duration::from_millis(100));
+    assert_eq!(b.steps[0].timeout, Duration::from_millis(100));
     assert_eq!(b.retry.attempts, Some(1));
 }
 

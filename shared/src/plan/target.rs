@@ -19,12 +19,33 @@ pub struct TargetPlan {
     pub url: Option<Url>,
     /// A listener chosen in the spec, overriding the hook's default.
     pub listener: Option<ListenerChoice>,
+    /// Base URLs given for the test and production listeners.
+    pub listener_urls: ListenerUrls,
     /// Host name for `Host`, SNI and certificate, if not the URL's.
     pub host: Option<String>,
     /// Names pinned to addresses.
     pub resolve: Vec<(String, IpAddr)>,
     /// Extra trust anchors, PEM.
     pub ca_pem: Option<String>,
+}
+
+/// Base URLs given for the listeners.
+#[derive(Debug, Clone, Default)]
+pub struct ListenerUrls {
+    /// The test listener's.
+    pub test: Option<Url>,
+    /// The production listener's.
+    pub production: Option<Url>,
+}
+
+impl ListenerUrls {
+    /// The URL given for `listener`, if any.
+    pub fn of(&self, listener: ListenerChoice) -> Option<&Url> {
+        match listener {
+            ListenerChoice::Test => self.test.as_ref(),
+            ListenerChoice::Production => self.production.as_ref(),
+        }
+    }
 }
 
 /// The target URL followed by a check's path (and query). Appended, not
@@ -82,6 +103,18 @@ impl Validator {
             .url
             .as_deref()
             .and_then(|text| self.url("target.url", text));
+        let listener_urls = ListenerUrls {
+            test: spec
+                .listener_urls
+                .test
+                .as_deref()
+                .and_then(|text| self.url("target.listener_urls.test", text)),
+            production: spec
+                .listener_urls
+                .production
+                .as_deref()
+                .and_then(|text| self.url("target.listener_urls.production", text)),
+        };
         if let Some(host) = &spec.host
             && (host.is_empty()
                 || Url::parse(&format!("https://{host}/"))
@@ -116,6 +149,7 @@ impl Validator {
         TargetPlan {
             url,
             listener: spec.listener,
+            listener_urls,
             host: spec.host.as_ref().map(|h| h.to_ascii_lowercase()),
             resolve,
             ca_pem: spec.ca_pem.clone(),

@@ -144,8 +144,8 @@ fn a_good_spec_builds_a_plan_with_the_defaults() {
     let check = &plan.checks[0];
     assert_eq!(check.name, "health");
     assert_eq!(check.hooks, Hook::ALL.to_vec());
-    assert_eq!(check.timeout, Duration::from_millis(5000));
-    assert_eq!(check.timeout, DEFAULT_TIMEOUT);
+    assert_eq!(check.steps[0].timeout, Duration::from_millis(5000));
+    assert_eq!(check.steps[0].timeout, DEFAULT_TIMEOUT);
     assert_eq!(
         check.retry,
         RetryPolicy {
@@ -155,15 +155,15 @@ fn a_good_spec_builds_a_plan_with_the_defaults() {
             consecutive_passes: 1,
         }
     );
-    assert_eq!(check.request.method, Method::GET);
+    assert_eq!(check.steps[0].request.method, Method::GET);
     assert_eq!(
-        check.request.url.as_str(),
+        check.steps[0].request.url.as_str(),
         "http://green.internal:8080/health"
     );
-    assert!(check.request.headers.is_empty());
-    assert_eq!(check.request.body, None);
-    assert_eq!(check.assertions.len(), 1);
-    assert_eq!(check.assertions[0].describe(), "status == 200");
+    assert!(check.steps[0].request.headers.is_empty());
+    assert_eq!(check.steps[0].request.body, None);
+    assert_eq!(check.steps[0].assertions.len(), 1);
+    assert_eq!(check.steps[0].assertions[0].describe(), "status == 200");
     // AND white space after the spec (a file's last newline) is fine
     assert!(Plan::from_json(&format!("{spec}\n\n")).is_ok());
 }
@@ -177,7 +177,7 @@ fn the_path_defaults_to_the_root_and_the_method_is_case_insensitive() {
     // WHEN it is validated
     let plan = plan(&spec);
     // THEN it posts to the target's root
-    let request = &plan.checks[0].request;
+    let request = &plan.checks[0].steps[0].request;
     assert_eq!(request.method, Method::POST);
     assert_eq!(request.url.as_str(), "http://green.internal:8080/");
     assert_eq!(request.body.as_deref(), Some("{}"));
@@ -329,10 +329,10 @@ fn a_missing_assert_field_is_reported_at_the_check() {
     let text = r#"{"target": {"url": "http://green.internal"}, "checks": [{"name": "a"}]}"#;
     // WHEN it is parsed
     let problems = problems_in(text);
-    // THEN the check is named
+    // THEN the check's assert is named
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
-        problems[0].starts_with("checks[0]: missing field `assert`"),
+        problems[0].starts_with("checks[0].assert: add at least one assertion"),
         "{problems:?}"
     );
 }
