@@ -84,6 +84,25 @@ impl FlowReport {
         Some(format!("step {} {}", index + 1, step.describe()))
     }
 
+    /// Every step on one line: `1 "log in" (production listener, blue):
+    /// pass 200; 2 "me" (test listener, green): fail 401`.
+    pub fn steps_line(&self) -> String {
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let status = step.status.map(|s| format!(" {s}")).unwrap_or_default();
+                format!(
+                    "{} {}: {}{status}",
+                    i + 1,
+                    step.describe(),
+                    step.outcome.as_str()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// `token=<redacted>, user=alice`.
     pub fn captured_line(&self) -> Option<String> {
         (!self.captured.is_empty()).then(|| {

@@ -63,6 +63,16 @@ impl GreenService {
 
     /// Starts green on `addr`.
     pub async fn start_on(addr: &str, behaviour: Behaviour) -> Self {
+        Self::serving(addr, behaviour, Router::new()).await
+    }
+
+    /// Starts a healthy service on an ephemeral port that also serves
+    /// `app`'s routes (a release of [`crate::app`]).
+    pub async fn with_app(app: Router) -> Self {
+        Self::serving("127.0.0.1:0", Behaviour::Healthy, app).await
+    }
+
+    async fn serving(addr: &str, behaviour: Behaviour, app: Router) -> Self {
         let inner = Arc::new(Mutex::new(Inner {
             behaviour,
             started: Instant::now(),
@@ -79,7 +89,8 @@ impl GreenService {
             .route("/loop", any(redirect_loop))
             .route("/away/{port}", any(away))
             .route("/elsewhere/{port}", any(elsewhere))
-            .with_state(inner.clone());
+            .with_state(inner.clone())
+            .merge(app);
         let (listener, addr) = bind(addr).await;
         GreenService {
             addr,

@@ -149,7 +149,18 @@ pub fn with_canary(spec: &str) -> String {
     let Some(checks) = value.get_mut("checks").and_then(Value::as_array_mut) else {
         return spec.to_owned();
     };
-    for check in checks {
+    // A flow's requests are its steps: each gets the canary.
+    let mut requests: Vec<&mut Value> = Vec::new();
+    for check in checks.iter_mut() {
+        if check.get("steps").is_some_and(Value::is_array) {
+            if let Some(Value::Array(steps)) = check.get_mut("steps") {
+                requests.extend(steps.iter_mut());
+            }
+        } else {
+            requests.push(check);
+        }
+    }
+    for check in requests {
         let Some(check) = check.as_object_mut() else {
             continue;
         };
@@ -265,6 +276,12 @@ impl Run {
     /// of the encodings a service echoes them in ([`renderings`]): stdout and
     /// stderr, the answer to the Runtime API, the status calls.
     pub fn assert_no_secret(&self) {
+        self.assert_no_secret_among(&[]);
+    }
+
+    /// [`Run::assert_no_secret`], for `more` secrets too (values a flow
+    /// captured, which the test learns from the service).
+    pub fn assert_no_secret_among(&self, more: &[String]) {
         let mut outputs = vec![("stdout/stderr", self.log_text())];
         if let Some(answer) = &self.answer {
             outputs.push(("answer to the Runtime API", format!("{answer:?}")));
@@ -280,6 +297,7 @@ impl Run {
         outputs.push(("AWS API calls", format!("{:?}", self.api_calls)));
         let mut secrets = vec![CANARY_SECRET.to_owned(), CANARY_TOKEN.to_owned()];
         secrets.extend(self.secrets.iter().cloned());
+        secrets.extend(more.iter().cloned());
         for (stream, text) in outputs {
             for secret in &secrets {
                 for (how, rendering) in renderings(secret) {

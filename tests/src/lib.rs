@@ -12,7 +12,9 @@
 //!   (and in the front) with the Rust SDK.
 //! - [`codedeploy::CodeDeployStandIn`]: the front without moto, for status
 //!   calls alone.
-//! - [`green::GreenService`]: a local HTTP server playing the green task set.
+//! - [`green::GreenService`]: a local HTTP server playing the green task set;
+//!   [`app`]: blue and green releases of a small application sharing a
+//!   session store and a database, served by two of them.
 //! - [`raw::RawGreen`]: a green that breaks responses below HTTP (reset,
 //!   stalled or gigabyte bodies, no TLS); [`tls::TlsGreen`]: green over TLS
 //!   with a test CA.
@@ -23,6 +25,7 @@
 //! - [`row::Row`]: one row of the fault matrix as data; [`scene::run_row`]
 //!   runs it, and [`fault_doc`] renders `docs/fault-matrix.md` from the rows.
 
+pub mod app;
 pub mod aws_front;
 pub mod binaries;
 pub mod codedeploy;

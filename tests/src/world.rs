@@ -36,6 +36,16 @@ impl World {
     pub async fn new(setup: impl FnOnce(Setup) -> Setup) -> World {
         let test_green = GreenService::start(Behaviour::Healthy).await;
         let prod_green = GreenService::start(Behaviour::Healthy).await;
+        World::around(test_green, prod_green, setup).await
+    }
+
+    /// Starts it all around these services: `test_green` behind the test
+    /// listener, `prod_green` behind production (blue, before AllowTraffic).
+    pub async fn around(
+        test_green: GreenService,
+        prod_green: GreenService,
+        setup: impl FnOnce(Setup) -> Setup,
+    ) -> World {
         let moto = MotoServer::start().await;
         let front = AwsFront::start(Some(moto.url())).await;
         let fixture = setup(Setup::new(port(&test_green), port(&prod_green)))

@@ -425,6 +425,16 @@ pub(super) fn log_check(result: &CheckResult) {
     let reason = result.reason.as_deref().unwrap_or("");
     if result.outcome == Outcome::Skipped {
         info!(check = %result.name, outcome = result.outcome.as_str(), reason = %reason, "check skipped");
+    } else if let Some(flow) = &result.flow {
+        // A flow's line says where each step went, which failed, and what
+        // was captured (secrets redacted).
+        let steps = flow.steps_line();
+        let captured = flow.captured_line().unwrap_or_default();
+        if result.passed() {
+            info!(check = %result.name, outcome = result.outcome.as_str(), steps = %steps, captured = %captured, expected = %result.expected(), actual = %result.actual(), attempts = result.attempts, duration_ms = result.duration_ms, "check passed");
+        } else {
+            warn!(check = %result.name, outcome = result.outcome.as_str(), steps = %steps, failed_step = %flow.failed().unwrap_or_default(), captured = %captured, expected = %result.expected(), actual = %result.actual(), attempts = result.attempts, duration_ms = result.duration_ms, reason = %reason, "check failed");
+        }
     } else if result.passed() {
         info!(check = %result.name, outcome = result.outcome.as_str(), expected = %result.expected(), actual = %result.actual(), attempts = result.attempts, duration_ms = result.duration_ms, "check passed");
     } else {
