@@ -66,6 +66,7 @@ pub mod json_kind;
 pub mod json_path;
 pub mod judgement;
 pub mod lifecycle;
+pub mod load;
 pub mod mann_whitney;
 pub mod no_cloud;
 pub mod panic_message;

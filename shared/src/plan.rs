@@ -14,6 +14,7 @@ mod bake;
 mod check;
 mod error;
 mod limits;
+mod load;
 mod problem;
 mod readiness;
 mod request;
@@ -38,6 +39,7 @@ pub use self::limits::{
     DEFAULT_TIMEOUT, MAX_ALARM_NAMES, MAX_CAPTURES, MAX_CHECKS, MAX_HEADERS, MAX_REDIRECTS,
     MAX_REQUEST_BODY_BYTES, MAX_SPEC_BYTES, MAX_STEPS,
 };
+pub use self::load::LoadPlan;
 use self::problem::without_string_values;
 pub use self::problem::{Problem, SpecError};
 pub use self::readiness::Readiness;

@@ -2,12 +2,15 @@
 //! format and the published JSON Schema; `plan` validates them into something
 //! that can run.
 
+mod load;
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use self::load::{LatencySpec, LoadSpec};
 use crate::hook::HookName;
 
 mod flow;

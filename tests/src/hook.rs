@@ -94,6 +94,25 @@ impl HookProcess {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// The CPU time the process has used so far, user and system, from
+    /// `/proc/<pid>/stat` (in clock ticks of 10 ms: Linux's `USER_HZ` is
+    /// 100 on every architecture Lambda runs); `None` where `/proc` does
+    /// not tell.
+    pub fn cpu_time(&self) -> Option<(Duration, Duration)> {
+        let pid = self.child.id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name, in parentheses, may hold spaces: count fields
+        // from after it, where the state (field 3) comes first.
+        let (_, rest) = stat.rsplit_once(')')?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |at: usize| -> Option<Duration> {
+            let ticks: u64 = fields.get(at)?.parse().ok()?;
+            Some(Duration::from_millis(ticks * 10))
+        };
+        // utime and stime are fields 14 and 15.
+        Some((ticks(11)?, ticks(12)?))
+    }
+
     /// Whether the process has ended (e.g. aborted on a panic).
     pub fn exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

@@ -1,7 +1,7 @@
 //! The one fake of the HTTP port, for unit tests (the engine's, and those of
 //! the front doors with the `fakes` feature): scripted replies per URL path,
-//! counted, with the most requests in flight at once. It never opens a
-//! connection.
+//! counted and timed, with the most requests in flight at once. It never
+//! opens a connection.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
+use tokio::time::Instant;
 
 use super::{HttpProbe, ProbeError, ProbeRequest, ProbeResponse};
 
@@ -19,8 +20,8 @@ pub enum Reply {
     Status(u16),
     /// Answers this status after 3 ms with `{"status":"ok"}` as JSON.
     Json(u16),
-    /// Answers this status after this many milliseconds, whatever the
-    /// timeout (a probe that does not stop itself).
+    /// Answers this status after this many milliseconds (its duration),
+    /// whatever the timeout (a probe that does not stop itself).
     Slow(u64, u16),
     /// Never answers; gives up at the timeout, as the real probe does.
     Hang,
@@ -47,6 +48,8 @@ pub struct FakeProbe {
     in_flight: AtomicUsize,
     /// The most requests in flight at once so far.
     pub most_in_flight: AtomicUsize,
+    /// When each request was sent, in order.
+    sent_at: Mutex<Vec<Instant>>,
 }
 
 impl FakeProbe {
@@ -79,6 +82,11 @@ impl FakeProbe {
         reply
     }
 
+    /// When each request was sent, in order.
+    pub fn sent_at(&self) -> Vec<Instant> {
+        self.sent_at.lock().expect("lock").clone()
+    }
+
     /// Requests seen for `path`.
     pub fn calls(&self, path: &str) -> usize {
         self.calls
@@ -106,11 +114,12 @@ impl HttpProbe for FakeProbe {
         timeout: Duration,
     ) -> Result<ProbeResponse, ProbeError> {
         let reply = self.next_reply(request.url.path());
+        self.sent_at.lock().expect("lock").push(Instant::now());
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         let _in_flight = InFlight(&self.in_flight);
-        let status = match reply {
-            Reply::Status(status) => status,
+        let (status, duration) = match reply {
+            Reply::Status(status) => (status, Duration::ZERO),
             Reply::Json(status) => {
                 let mut headers = HeaderMap::new();
                 headers.insert("content-type", HeaderValue::from_static("application/json"));
@@ -123,8 +132,9 @@ impl HttpProbe for FakeProbe {
                 });
             }
             Reply::Slow(ms, status) => {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                status
+                let duration = Duration::from_millis(ms);
+                tokio::time::sleep(duration).await;
+                (status, duration)
             }
             Reply::Hang => {
                 tokio::time::sleep(timeout).await;
@@ -153,7 +163,7 @@ impl HttpProbe for FakeProbe {
             headers: HeaderMap::new(),
             body: String::new(),
             truncated: false,
-            duration: Duration::ZERO,
+            duration,
         })
     }
 

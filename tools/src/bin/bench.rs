@@ -11,6 +11,8 @@
 //!   answers each request after a fixed delay, from queueing the invocation to
 //!   its answer (verdict and report included);
 //! - the ECS-native hook the same way (see `ecs`);
+//! - a load probe, 100 rps for 10 s: the CPU time and peak memory it costs
+//!   the hook (see `load`);
 //! - artifact size: the arm64 bootstrap built by `cargo lambda build` and its
 //!   zip, when present.
 //!
@@ -24,6 +26,8 @@
 
 #[path = "bench/ecs.rs"]
 mod ecs;
+#[path = "bench/load.rs"]
+mod load;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -486,9 +490,10 @@ fn write_outputs(report: &Value, options: &Options) {
     std::fs::write(&json_path, text + "\n").expect("write BENCHMARKS.json");
     let md_path = options.out.with_extension("md");
     let measured = format!(
-        "{START_MARK}\n{}{}{}{END_MARK}",
+        "{START_MARK}\n{}{}{}{}{END_MARK}",
         markdown(report, options),
         ecs::markdown(report, options.runs, options.delay.as_millis()),
+        load::markdown(report, options.delay.as_millis()),
         micro_markdown(report)
     );
     let existing = std::fs::read_to_string(&md_path).unwrap_or_default();
@@ -556,6 +561,7 @@ async fn main() {
         hooks.push(entry);
     }
     let ecs = ecs::measure(options.runs, &slow, &front).await;
+    let load = load::measure(&slow, &front).await;
     let report = json!({
         "machine": machine(),
         "method": {
@@ -565,6 +571,7 @@ async fn main() {
         },
         "hooks": hooks,
         "ecs": ecs,
+        "load": load,
         "micro": micro_benchmarks(),
     });
     write_outputs(&report, &options);

@@ -1,0 +1,131 @@
+//! The load probe's cost: one AfterAllowTestTraffic invocation whose only
+//! check sends 100 requests a second for 10 s to a green answering after the
+//! bench's delay, and what the process spent on it: wall time, CPU time
+//! (user and system) and peak memory. A load probe runs inside the hook, so
+//! its CPU and memory are the Lambda's.
+//!
+//! Never fails the bench: a run that does not pass is recorded with what
+//! went wrong, and the other figures stand.
+
+use std::time::{Duration, Instant};
+
+use greenlight_e2e::aws_front::AwsFront;
+use greenlight_e2e::green::GreenService;
+use greenlight_e2e::hook::{Build, HOOKS, HookProcess, sample_event};
+use greenlight_e2e::runtime_api::{Answer, RuntimeApi};
+use serde_json::{Value, json};
+
+use super::{env, mib, round};
+
+const RPS: u32 = 100;
+const DURATION_S: u32 = 10;
+
+fn spec(green: &str) -> String {
+    json!({
+        "target": {"url": green},
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
+        "defaults": {"timeout_ms": 5000},
+        "checks": [{
+            "name": "load",
+            "path": "/health",
+            "retry": {"attempts": 1},
+            "assert": [{"status": 200}],
+            "load": {"rps": RPS, "duration_s": DURATION_S, "latency_ms": {"p99": 1000}}
+        }]
+    })
+    .to_string()
+}
+
+fn ms(duration: Duration) -> f64 {
+    round(duration.as_secs_f64() * 1000.0)
+}
+
+/// The load probe's entry of the report: its figures, or why there are none.
+pub async fn measure(slow: &GreenService, front: &AwsFront) -> Value {
+    let hook = HOOKS[0];
+    let runtime = RuntimeApi::start().await;
+    // Room for the run, the process's start and the report.
+    let request_id = runtime.enqueue(sample_event(hook), Duration::from_secs(60));
+    let started = Instant::now();
+    let process = HookProcess::start(
+        Build::Standard,
+        hook,
+        &runtime,
+        front,
+        &env(spec(&slow.url())),
+    );
+    let answer = runtime.answer(&request_id, Duration::from_secs(60)).await;
+    let wall = started.elapsed();
+    let cpu = process.cpu_time();
+    let rss = process.peak_rss_kib();
+    process.stop().await;
+    let entry = match (answer, cpu) {
+        (Some(Answer::Response(body)), Some((user, system))) if body["reported"] == "Succeeded" => {
+            json!({
+                "hook": hook,
+                "rps": RPS,
+                "duration_s": DURATION_S,
+                "wall_ms": ms(wall),
+                "cpu_ms": {
+                    "user": ms(user),
+                    "system": ms(system),
+                    "total": ms(user + system),
+                },
+                "peak_rss_mib": rss.map(mib),
+            })
+        }
+        (answer, cpu) => json!({
+            "hook": hook,
+            "rps": RPS,
+            "duration_s": DURATION_S,
+            "error": format!(
+                "expected a reported Succeeded with the CPU time read, got {answer:?} (CPU time {cpu:?})"
+            ),
+        }),
+    };
+    match entry.get("error") {
+        Some(error) => println!("load probe: not measured: {error}"),
+        None => println!(
+            "load probe {RPS} rps × {DURATION_S} s: CPU {} ms, peak RSS {} MiB",
+            entry["cpu_ms"]["total"], entry["peak_rss_mib"]
+        ),
+    }
+    entry
+}
+
+/// Its section of BENCHMARKS.md.
+pub fn markdown(report: &Value, delay_ms: u128) -> String {
+    let l = &report["load"];
+    if l.is_null() {
+        return String::new();
+    }
+    let title = format!(
+        "\n### Load probe {} rps × {} s (`{}`)\n\n",
+        l["rps"],
+        l["duration_s"],
+        l["hook"].as_str().unwrap_or("")
+    );
+    if let Some(error) = l["error"].as_str() {
+        return format!("{title}Not measured: {error}\n");
+    }
+    let cpu = l["cpu_ms"]["total"].as_f64().unwrap_or(0.0);
+    let wall = l["wall_ms"].as_f64().unwrap_or(0.0);
+    let share = if wall > 0.0 {
+        format!("{:.1}%", 100.0 * cpu / wall)
+    } else {
+        "-".to_owned()
+    };
+    format!(
+        "{title}One invocation whose only check is the load probe, green answering after {delay_ms} ms; \
+         CPU time from `/proc/<pid>/stat` (10 ms ticks).\n\n\
+         | wall | CPU user | CPU system | CPU total | CPU / wall | peak RSS |\n\
+         |---:|---:|---:|---:|---:|---:|\n\
+         | {} ms | {} ms | {} ms | {} ms | {share} | {} MiB |\n",
+        l["wall_ms"],
+        l["cpu_ms"]["user"],
+        l["cpu_ms"]["system"],
+        l["cpu_ms"]["total"],
+        l["peak_rss_mib"],
+    )
+}
