@@ -10,6 +10,10 @@ use serde_json::Value;
 
 use crate::hook::HookName;
 
+mod assertions;
+
+pub use assertions::{CertificateAssertSpec, JsonSchemaAssertSpec};
+
 /// What greenlight checks on the green task set, and how.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -454,6 +458,10 @@ pub enum AssertSpec {
     Json(JsonAssertSpec),
     /// Time from sending the request to the whole body received.
     DurationMs(DurationAssertSpec),
+    /// The TLS certificate green presented: `{"expires_in_days_at_least": 14}`.
+    Certificate(CertificateAssertSpec),
+    /// The whole body, parsed as JSON, is valid against this JSON Schema.
+    JsonSchema(JsonSchemaAssertSpec),
 }
 
 /// Accepted status codes.

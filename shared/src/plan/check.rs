@@ -11,7 +11,7 @@ use super::limits::{MAX_HEADERS, MAX_REQUEST_BODY_BYTES};
 use super::problem::NOT_SHOWN;
 use super::target::append_path;
 use super::validator::Validator;
-use crate::assertion::Assertion;
+use crate::assertion::{Assertion, Query};
 use crate::hook::Hook;
 use crate::probe::ProbeRequest;
 use crate::retry::RetryPolicy;
@@ -181,6 +181,9 @@ impl Validator {
                 headers,
                 body: spec.body.clone(),
                 redirects,
+                read_certificate: assertions
+                    .iter()
+                    .any(|assertion| matches!(assertion.query, Query::Certificate)),
             },
             timeout,
             retry,
