@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use greenlight_e2e::green::{Behaviour, GreenService};
 use greenlight_e2e::hook::{HOOKS, Invocation, Run};
+use greenlight_e2e::tls::TlsGreen;
 use serde_json::{Value, json};
 
 /// A spec with one `/health` check on `url` and these assertions and retry.
@@ -272,4 +273,141 @@ async fn a_hook_with_no_checks_fails() {
             .unwrap_or_default()
             .contains("no check in the spec runs in BeforeAllowTraffic")
     );
+}
+
+/// The name green's test certificate is issued for.
+const TLS_NAME: &str = "green.example.invalid";
+
+/// A spec with one `/health` check of `green` over TLS, with these
+/// assertions.
+fn tls_spec(green: &TlsGreen, asserts: Value) -> String {
+    json!({
+        "target": {
+            "url": format!("https://127.0.0.1:{}", green.addr().port()),
+            "host": TLS_NAME,
+            "ca_pem": green.ca_pem()
+        },
+        "readiness": {"enabled": false},
+        "alarms": {"deployment_group": false},
+        "checks": [{
+            "name": "tls",
+            "path": "/health",
+            "retry": {"attempts": 1},
+            "assert": asserts
+        }]
+    })
+    .to_string()
+}
+
+fn wants_14_days() -> Value {
+    json!([{"status": 200}, {"certificate": {"expires_in_days_at_least": 14}}])
+}
+
+#[tokio::test]
+async fn a_certificate_that_expires_too_soon_fails_the_hook_naming_its_days() {
+    greenlight_e2e::cargo_hooks!();
+    // GIVEN green over TLS with a certificate that has 3 days left
+    let green = TlsGreen::start_valid_for(TLS_NAME, Duration::from_secs(3 * 86_400 + 3600)).await;
+    // WHEN a hook wants 14 days of it
+    let run = Invocation::new(
+        "after-allow-test-traffic",
+        &tls_spec(&green, wants_14_days()),
+    )
+    .run()
+    .await;
+    // THEN it fails, and the verdict says what was wanted and what was found
+    assert_reported_once(&run, "Failed");
+    let reasons = run.reasons();
+    assert!(
+        reasons.contains("certificate expires in >= 14 days"),
+        "{reasons}"
+    );
+    assert!(reasons.contains("expires in 3 days ("), "{reasons}");
+}
+
+#[tokio::test]
+async fn a_certificate_with_time_to_spare_passes_the_hook() {
+    greenlight_e2e::cargo_hooks!();
+    // GIVEN green over TLS with a certificate valid for 90 days
+    let green = TlsGreen::start_valid_for(TLS_NAME, Duration::from_secs(90 * 86_400)).await;
+    // WHEN a hook wants 14 days of it
+    let run = Invocation::new(
+        "after-allow-test-traffic",
+        &tls_spec(&green, wants_14_days()),
+    )
+    .run()
+    .await;
+    // THEN it succeeds
+    assert_reported_once(&run, "Succeeded");
+}
+
+#[tokio::test]
+async fn a_certificate_assertion_over_plain_http_fails_saying_so() {
+    greenlight_e2e::cargo_hooks!();
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let run = Invocation::new(
+        "after-allow-test-traffic",
+        &spec(&green.url(), wants_14_days(), json!({"attempts": 1})),
+    )
+    .run()
+    .await;
+    assert_reported_once(&run, "Failed");
+    let reasons = run.reasons();
+    assert!(
+        reasons.contains("no TLS certificate: the response came over http"),
+        "{reasons}"
+    );
+}
+
+/// A schema for green's `/health`: `{"status":"ok","version":"1.4.2"}`,
+/// with the version's type given.
+fn health_schema(version_type: &str) -> Value {
+    json!([{"json_schema": {
+        "type": "object",
+        "required": ["status", "version"],
+        "properties": {
+            "status": {"const": "ok"},
+            "version": {"type": version_type}
+        }
+    }}])
+}
+
+#[tokio::test]
+async fn a_body_that_violates_its_json_schema_fails_the_hook_saying_where() {
+    greenlight_e2e::cargo_hooks!();
+    // GIVEN green whose version is a string, and a schema that wants a number
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec(
+        &green.url(),
+        health_schema("number"),
+        json!({"attempts": 1}),
+    );
+    // WHEN a hook checks it
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    // THEN it fails at the version, without its value (the check sends a
+    // secret)
+    assert_reported_once(&run, "Failed");
+    let reasons = run.reasons();
+    assert!(
+        reasons.contains(r#"at /version: value is not of type "number""#),
+        "{reasons}"
+    );
+    assert!(!reasons.contains("1.4.2"), "{reasons}");
+}
+
+#[tokio::test]
+async fn a_body_that_conforms_to_its_json_schema_passes_the_hook() {
+    greenlight_e2e::cargo_hooks!();
+    let green = GreenService::start(Behaviour::Healthy).await;
+    let spec = spec(
+        &green.url(),
+        health_schema("string"),
+        json!({"attempts": 1}),
+    );
+    let run = Invocation::new("after-allow-test-traffic", &spec)
+        .run()
+        .await;
+    assert_reported_once(&run, "Succeeded");
 }

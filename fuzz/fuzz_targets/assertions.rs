@@ -133,6 +133,7 @@ fn response(data: &[u8]) -> ProbeResponse {
         body: String::from_utf8_lossy(body).into_owned(),
         truncated: flags & 1 != 0,
         duration,
+        certificate: None,
     };
     if flags & 2 != 0 {
         response.headers.insert(

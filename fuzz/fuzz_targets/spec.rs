@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
             .to_owned(),
         truncated: false,
         duration: Duration::from_millis(42),
+        certificate: None,
     };
     let evaluated = Evaluated::new(&response);
     for check in &plan.checks {

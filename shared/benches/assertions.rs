@@ -44,6 +44,7 @@ fn response(body: String) -> ProbeResponse {
         body,
         truncated: false,
         duration: Duration::from_millis(42),
+        certificate: None,
     }
 }
 

@@ -11,6 +11,7 @@
 use std::cell::OnceCell;
 use std::fmt;
 use std::io;
+use std::time::SystemTime;
 
 use regex::Regex;
 use serde_json::{Number, Value};
@@ -18,6 +19,11 @@ use serde_json_path::JsonPath;
 
 use crate::probe::ProbeResponse;
 use crate::redaction::Redactor;
+
+mod certificate;
+mod json_schema;
+
+pub use json_schema::{MAX_SCHEMA_BYTES, Schema, SchemaError};
 
 /// Texts longer than this are cut in results and logs.
 pub const MAX_SHOWN_CHARS: usize = 300;
@@ -40,6 +46,8 @@ pub enum Query {
     },
     /// Response time in milliseconds, as a number.
     DurationMs,
+    /// Whole days green's TLS certificate has left, as a number.
+    Certificate,
 }
 
 /// What must hold for the queried value.
@@ -65,6 +73,8 @@ pub enum Predicate {
     GreaterThan(f64),
     /// A number at least this.
     AtLeast(f64),
+    /// A JSON value valid against this schema.
+    MatchesSchema(Schema),
 }
 
 /// One assertion: query and predicate.
@@ -92,6 +102,14 @@ pub enum Actual<'a> {
     Missing,
     /// The query itself could not run (e.g. the body is not JSON).
     Error(String),
+    /// The days a certificate has left (judged as a number), and when it
+    /// expires.
+    Expires {
+        /// Whole days left, rounded down (negative once expired).
+        days: i64,
+        /// Its `notAfter`.
+        at: SystemTime,
+    },
 }
 
 /// The outcome of one assertion on one response.
@@ -113,6 +131,7 @@ impl fmt::Display for Query {
             Query::Body => f.write_str("body"),
             Query::Json { source, .. } => write!(f, "json {source}"),
             Query::DurationMs => f.write_str("duration_ms"),
+            Query::Certificate => f.write_str("certificate expires in"),
         }
     }
 }
@@ -134,6 +153,7 @@ impl fmt::Display for Predicate {
             Predicate::AtMost(n) => write!(f, "<= {n}"),
             Predicate::GreaterThan(n) => write!(f, "> {n}"),
             Predicate::AtLeast(n) => write!(f, ">= {n}"),
+            Predicate::MatchesSchema(schema) => write!(f, "is valid against the schema {schema}"),
         }
     }
 }
@@ -231,7 +251,13 @@ impl Assertion {
     pub fn evaluate_on(&self, response: &Evaluated<'_>) -> AssertionResult {
         let actual = self.query.select(response);
         let passed = self.predicate.holds(&actual);
-        let (text, size) = actual.render(response);
+        let (text, size) = match (&self.predicate, &actual, passed) {
+            // What fails a schema says more than the document itself.
+            (Predicate::MatchesSchema(schema), Actual::Node(document), false) => {
+                (schema.explain(document, response), None)
+            }
+            _ => actual.render(response),
+        };
         AssertionResult {
             passed,
             expected: response.shown(&self.describe(), None),
@@ -241,7 +267,11 @@ impl Assertion {
 
     /// What the assertion expects, e.g. `status in [200, 204]`.
     pub fn describe(&self) -> String {
-        format!("{} {}", self.query, self.predicate)
+        let unit = match self.query {
+            Query::Certificate => " days",
+            _ => "",
+        };
+        format!("{} {}{unit}", self.query, self.predicate)
     }
 }
 
@@ -272,6 +302,7 @@ impl Query {
             Query::DurationMs => Actual::Value(Value::from(
                 u64::try_from(response.duration.as_millis()).unwrap_or(u64::MAX),
             )),
+            Query::Certificate => certificate::select(response, SystemTime::now()),
         }
     }
 }
@@ -305,6 +336,7 @@ impl Actual<'_> {
             Actual::Nodes(nodes) => bounded_json(nodes, true, limit),
             Actual::Missing => ("nothing".to_owned(), None),
             Actual::Error(message) => (message.clone(), None),
+            Actual::Expires { days, at } => (certificate::render(*days, *at), None),
         }
     }
 }
@@ -374,7 +406,12 @@ impl Predicate {
     /// Whether the predicate holds for the value found. A missing value or a
     /// value of the wrong type fails every predicate but `Exists(false)`.
     pub fn holds(&self, actual: &Actual<'_>) -> bool {
+        let days;
         let view = match actual {
+            Actual::Expires { days: left, .. } => {
+                days = Value::from(*left);
+                View::One(&days)
+            }
             Actual::Value(value) => View::One(value),
             Actual::Node(value) => View::One(value),
             Actual::Text(text) => View::Text(text),
@@ -409,6 +446,10 @@ impl Predicate {
             Predicate::AtMost(limit) => number(&view).is_some_and(|n| at_most(n, *limit)),
             Predicate::GreaterThan(limit) => number(&view).is_some_and(|n| !at_most(n, *limit)),
             Predicate::AtLeast(limit) => number(&view).is_some_and(|n| at_least(n, *limit)),
+            Predicate::MatchesSchema(schema) => match view {
+                View::One(document) => schema.holds(document),
+                View::Text(_) | View::Many(_) => false,
+            },
         }
     }
 }
@@ -551,6 +592,7 @@ mod tests {
             body: body.to_owned(),
             truncated: false,
             duration: Duration::from_millis(120),
+            certificate: None,
         }
     }
 

@@ -16,7 +16,8 @@ use crate::check::Outcome;
 use crate::compat::differences;
 use crate::cookie_jar::CookieJar;
 use crate::evaluation::evaluate;
-use crate::plan::{Check, CheckKind, Compare, Step};
+use crate::load::run_load;
+use crate::plan::{Check, CheckKind, Compare, LoadPlan, Step};
 use crate::probe::{HttpProbe, ProbeResponse, secret_header};
 use crate::redaction::{REDACTED, Redactor};
 use crate::spec::{Colour, ListenerChoice};
@@ -150,6 +151,7 @@ pub async fn attempt<P: HttpProbe>(
 ) -> Attempt {
     match &check.kind {
         CheckKind::Compare(compare) => compared(check, compare, probe, stop_at, redactor).await,
+        CheckKind::Load(plan) => loaded(check, plan, probe, stop_at, redactor).await,
         CheckKind::Request | CheckKind::Flow => steps(check, probe, stop_at, redactor).await,
     }
 }
@@ -407,6 +409,42 @@ async fn compared<P: HttpProbe>(
             steps: reports,
             captured: Vec::new(),
         }),
+        redactor: redactor.clone(),
+    }
+}
+
+/// The request at the load plan's rate: the attempt's assertions are the
+/// plan's bounds, each with the figure measured.
+async fn loaded<P: HttpProbe>(
+    check: &Check,
+    plan: &LoadPlan,
+    probe: &P,
+    stop_at: Instant,
+    redactor: &Redactor,
+) -> Attempt {
+    let Some(step) = check.steps.first() else {
+        return failed_attempt("a load probe needs its request", redactor);
+    };
+    let disclosure = Disclosure {
+        redactor: redactor.clone(),
+        sends_secrets: step.sends_secrets(),
+    };
+    let report = run_load(
+        &step.request,
+        &step.assertions,
+        &disclosure,
+        plan,
+        step.timeout,
+        probe,
+        stop_at,
+    )
+    .await;
+    let assertions = report.judge(plan);
+    Attempt {
+        passed: assertions.iter().all(|a| a.passed),
+        assertions,
+        error: None,
+        flow: None,
         redactor: redactor.clone(),
     }
 }

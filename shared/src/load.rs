@@ -108,17 +108,8 @@ impl LoadReport {
                 },
             });
         }
-        let mut actual = format!("{} sent in {}", self.sent, seconds(self.elapsed));
-        let mut missing = Vec::new();
-        if self.skipped > 0 {
-            missing.push(format!("{} skipped (green did not keep up)", self.skipped));
-        }
-        if self.unsent() > 0 {
-            missing.push(format!("{} not sent ({CUT_BY_DEADLINE})", self.unsent()));
-        }
-        if !missing.is_empty() {
-            actual = format!("{actual}: {}", missing.join(", "));
-        }
+        // Every figure, whichever bound failed.
+        let actual = self.summary();
         results.push(AssertionResult {
             passed: self.sent >= self.planned,
             expected: format!("{} requests at {} rps", self.planned, plan.rps),

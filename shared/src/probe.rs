@@ -6,11 +6,12 @@
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, Url};
 
+mod certificate;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fake;
 mod reqwest_probe;
@@ -39,6 +40,9 @@ pub struct ProbeRequest {
     pub body: Option<String>,
     /// Which redirects to follow (none by default).
     pub redirects: Redirects,
+    /// Read green's leaf certificate on the response's TLS connection: only
+    /// a check that asserts on it pays for parsing it.
+    pub read_certificate: bool,
 }
 
 /// Which redirects a probe follows. By default none: a check asserts on what
@@ -62,6 +66,7 @@ impl fmt::Debug for ProbeRequest {
             .field("headers", &self.headers)
             .field("body_bytes", &self.body.as_ref().map_or(0, String::len))
             .field("redirects", &self.redirects)
+            .field("read_certificate", &self.read_certificate)
             .finish()
     }
 }
@@ -79,6 +84,19 @@ pub struct ProbeResponse {
     pub truncated: bool,
     /// From sending the request to the last body byte.
     pub duration: Duration,
+    /// Green's leaf certificate on the response's TLS connection, when the
+    /// request asked for it ([`ProbeRequest::read_certificate`]); `None`
+    /// over plain http.
+    pub certificate: Option<LeafCertificate>,
+}
+
+/// What an assertion may ask of green's leaf certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeafCertificate {
+    /// Valid until this moment (its `notAfter`).
+    ExpiresAt(SystemTime),
+    /// Presented and verified, but not readable here: why.
+    Unreadable(String),
 }
 
 /// Why no response came back.

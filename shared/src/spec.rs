@@ -16,6 +16,9 @@ use crate::hook::HookName;
 mod flow;
 
 pub use flow::{CaptureSpec, Colour, CompareDetail, CompareSpec, StepSpec};
+mod assertions;
+
+pub use assertions::{CertificateAssertSpec, JsonSchemaAssertSpec};
 
 /// What greenlight checks on the green task set, and how.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -375,6 +378,11 @@ pub struct CheckSpec {
     /// status, and every field of blue's JSON present in green's with the
     /// same type. New fields in green are fine.
     pub compare: Option<CompareSpec>,
+    /// A short load probe instead of one request: this check's request
+    /// sent `rps` times a second for `duration_s` to green, each response
+    /// judged by `assert`, and the latency percentiles and error rate
+    /// bounded. It runs once (no `retry`), and never on blue.
+    pub load: Option<LoadSpec>,
 }
 
 /// Which redirects a check follows. A redirect to another origin (scheme,
@@ -493,6 +501,10 @@ pub enum AssertSpec {
     Json(JsonAssertSpec),
     /// Time from sending the request to the whole body received.
     DurationMs(DurationAssertSpec),
+    /// The TLS certificate green presented: `{"expires_in_days_at_least": 14}`.
+    Certificate(CertificateAssertSpec),
+    /// The whole body, parsed as JSON, is valid against this JSON Schema.
+    JsonSchema(JsonSchemaAssertSpec),
 }
 
 /// Accepted status codes.

@@ -559,6 +559,7 @@ impl HttpProbe for ScriptedProbe {
             body: String::new(),
             truncated: false,
             duration: latency,
+            certificate: None,
         })
     }
 

@@ -1,9 +1,11 @@
 //! A local HTTPS green service with a test certificate authority, for a name
 //! that does not resolve: proves host-name pinning (SNI, certificate check and
-//! `Host` use the name while the connection goes to 127.0.0.1).
+//! `Host` use the name while the connection goes to 127.0.0.1), and a
+//! certificate's expiry.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,19 +39,35 @@ impl Drop for TlsGreen {
     }
 }
 
+/// How long the leaf certificate is valid.
+#[derive(Debug, Clone, Copy)]
+enum Validity {
+    /// rcgen's default: until the year 4096.
+    Long,
+    /// Expired in 2020.
+    Expired,
+    /// From a day ago until this long from now.
+    For(Duration),
+}
+
 impl TlsGreen {
     /// Serves `{"status":"ok"}` over TLS with a certificate for `name`, issued
     /// by a fresh test CA.
     pub async fn start(name: &str) -> Self {
-        Self::start_with(name, false).await
+        Self::start_with(name, Validity::Long).await
     }
 
     /// The same, with a certificate that expired in 2020.
     pub async fn start_expired(name: &str) -> Self {
-        Self::start_with(name, true).await
+        Self::start_with(name, Validity::Expired).await
     }
 
-    async fn start_with(name: &str, expired: bool) -> Self {
+    /// The same, with a certificate that expires `valid_for` from now.
+    pub async fn start_valid_for(name: &str, valid_for: Duration) -> Self {
+        Self::start_with(name, Validity::For(valid_for)).await
+    }
+
+    async fn start_with(name: &str, validity: Validity) -> Self {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -57,9 +75,20 @@ impl TlsGreen {
         let issuer = Issuer::new(ca_params, ca_key);
         let leaf_key = KeyPair::generate().expect("leaf key");
         let mut leaf_params = CertificateParams::new(vec![name.to_owned()]).expect("leaf params");
-        if expired {
-            leaf_params.not_before = rcgen::date_time_ymd(2019, 1, 1);
-            leaf_params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        match validity {
+            Validity::Long => {}
+            Validity::Expired => {
+                leaf_params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+                leaf_params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+            }
+            Validity::For(valid_for) => {
+                let since_epoch = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .expect("after 1970");
+                let now = rcgen::date_time_ymd(1970, 1, 1) + since_epoch;
+                leaf_params.not_before = now - Duration::from_secs(86_400);
+                leaf_params.not_after = now + valid_for;
+            }
         }
         let leaf = leaf_params
             .signed_by(&leaf_key, &issuer)

@@ -5,12 +5,16 @@ use serde_json::Value;
 
 use super::problem::NOT_SHOWN;
 use super::validator::Validator;
-use crate::assertion::{Assertion, Predicate, Query};
+use crate::assertion::{Assertion, Predicate, Query, Schema};
 use crate::json_path::parse_bounded;
 use crate::probe::header_name;
 use crate::spec::{
-    AssertSpec, HeaderAssertSpec, JsonAssertSpec, StatusRange, StatusSpec, TextAssertSpec,
+    AssertSpec, CertificateAssertSpec, HeaderAssertSpec, JsonAssertSpec, StatusRange, StatusSpec,
+    TextAssertSpec,
 };
+
+/// The most days a certificate assertion may ask for: ten years.
+const MAX_CERTIFICATE_DAYS: u32 = 3650;
 
 /// The one key of a `body` assertion.
 enum TextKey<'a> {
@@ -80,7 +84,55 @@ impl Validator {
                     predicate: Predicate::LessThan(limit),
                 })
             }
+            AssertSpec::Certificate(certificate) => {
+                self.certificate_assertion(&format!("{at}.certificate"), certificate)
+            }
+            AssertSpec::JsonSchema(schema) => {
+                self.json_schema_assertion(&format!("{at}.json_schema"), &schema.0)
+            }
         }
+    }
+
+    fn json_schema_assertion(&mut self, path: &str, schema: &Value) -> Option<Assertion> {
+        // The whole document, parsed once with the other JSON assertions'
+        // and judged within the same bounds.
+        let document = parse_bounded("$").map_err(|error| error.to_string());
+        match (Schema::compile(schema), document) {
+            (Ok(schema), Ok(document)) => Some(Assertion {
+                query: Query::Json {
+                    source: "$".to_owned(),
+                    path: document,
+                },
+                predicate: Predicate::MatchesSchema(schema),
+            }),
+            (Err(error), _) => {
+                self.problem(path, error.to_string());
+                None
+            }
+            (_, Err(error)) => {
+                self.problem(path, error);
+                None
+            }
+        }
+    }
+
+    fn certificate_assertion(
+        &mut self,
+        path: &str,
+        spec: &CertificateAssertSpec,
+    ) -> Option<Assertion> {
+        let days = spec.expires_in_days_at_least;
+        if !(1..=MAX_CERTIFICATE_DAYS).contains(&days) {
+            self.problem(
+                &format!("{path}.expires_in_days_at_least"),
+                format!("expected a number of days 1..={MAX_CERTIFICATE_DAYS}, got {days}"),
+            );
+            return None;
+        }
+        Some(Assertion {
+            query: Query::Certificate,
+            predicate: Predicate::AtLeast(f64::from(days)),
+        })
     }
 
     fn status(&mut self, path: &str, spec: &StatusSpec) -> Option<Predicate> {

@@ -256,3 +256,94 @@ fn a_bad_header_name_or_duration_in_an_assertion_is_reported() {
         ]
     );
 }
+
+#[test]
+fn a_certificate_assertion_reads_the_certificate_of_its_check_only() {
+    // GIVEN one check asserting on the certificate, and one that does not
+    let mut tls = check("tls");
+    tls["assert"] = json!([{"status": 200}, {"certificate": {"expires_in_days_at_least": 14}}]);
+    let plan = plan(&spec(vec![tls, check("plain")]));
+    // THEN the first says what it expects in days, and only its requests
+    // read the certificate
+    assert_eq!(
+        plan.checks[0].steps[0].assertions[1].describe(),
+        "certificate expires in >= 14 days"
+    );
+    assert!(plan.checks[0].steps[0].request.read_certificate);
+    assert!(!plan.checks[1].steps[0].request.read_certificate);
+}
+
+#[test]
+fn a_certificate_assertion_needs_days_within_ten_years() {
+    // GIVEN no days, too many days, and an unknown key
+    let spec = spec(vec![json!({
+        "name": "a",
+        "assert": [
+            {"certificate": {"expires_in_days_at_least": 0}},
+            {"certificate": {"expires_in_days_at_least": 3651}}
+        ]
+    })]);
+    // WHEN it is validated
+    // THEN each is reported at its field
+    assert_eq!(
+        problems(&spec),
+        [
+            "checks[0].assert[0].certificate.expires_in_days_at_least: expected a number of days 1..=3650, got 0",
+            "checks[0].assert[1].certificate.expires_in_days_at_least: expected a number of days 1..=3650, got 3651",
+        ]
+    );
+}
+
+#[test]
+fn a_json_schema_is_compiled_when_the_spec_is_validated() {
+    // GIVEN a valid schema
+    let mut valid = check("valid");
+    valid["assert"] = json!([{"json_schema": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"enum": ["ok"]}}
+    }}]);
+    // WHEN it is validated
+    let plan = plan(&spec(vec![valid]));
+    // THEN it judges the whole document, and says so with the schema's head
+    assert_eq!(
+        plan.checks[0].steps[0].assertions[0].describe(),
+        r#"json $ is valid against the schema {"properties":{"status":{"enum":["ok"]}},"required":["status…"#
+    );
+}
+
+#[test]
+fn an_invalid_json_schema_is_a_problem_at_its_field() {
+    // GIVEN a schema with a wrong keyword value, one whose `$ref` leads to
+    // the network, one to a file, and one over 64 KiB
+    let large: Vec<String> = (0..7000).map(|i| format!("field_{i}")).collect();
+    let spec = spec(vec![json!({
+        "name": "a",
+        "assert": [
+            {"status": 200},
+            {"json_schema": {"type": 12}},
+            {"json_schema": {"$ref": "https://schemas.example.com/health.json"}},
+            {"json_schema": {"$ref": "file:///etc/passwd"}},
+            {"json_schema": {"required": large}}
+        ]
+    })]);
+    // WHEN it is validated
+    let problems = problems(&spec);
+    // THEN each is a problem at its assertion, nothing was fetched, and the
+    // large one is refused for its size
+    assert_eq!(
+        problems[..3],
+        [
+            "checks[0].assert[1].json_schema: invalid JSON Schema: at /type: value is not valid under any of the schemas listed in the 'anyOf' keyword",
+            "checks[0].assert[2].json_schema: invalid JSON Schema: a $ref leads outside the schema (only references within it are followed, nothing is fetched)",
+            "checks[0].assert[3].json_schema: invalid JSON Schema: a $ref leads outside the schema (only references within it are followed, nothing is fetched)",
+        ],
+        "{problems:?}"
+    );
+    assert!(
+        problems[3].starts_with(
+            "checks[0].assert[4].json_schema: expected a schema of at most 65536 bytes as JSON text, got "
+        ),
+        "{problems:?}"
+    );
+}

@@ -9,6 +9,7 @@ use serde_json_path::JsonPath;
 
 use super::error::PlanError;
 use super::limits::MAX_STEPS;
+use super::load::LoadPlan;
 use super::step::{RequestFields, Route, Step};
 use super::validator::Validator;
 use crate::hook::Hook;
@@ -26,6 +27,8 @@ pub enum CheckKind {
     /// The same request to green (the first step) and to blue (the second),
     /// their answers compared.
     Compare(Compare),
+    /// The one request, sent at a steady rate for a while.
+    Load(LoadPlan),
 }
 
 /// What a comparison leaves out.
@@ -95,6 +98,14 @@ pub enum RebaseError {
     #[error("{0}")]
     Path(PlanError),
 }
+
+/// One attempt, no more: a load probe's.
+const ONCE: RetryPolicy = RetryPolicy {
+    attempts: Some(1),
+    interval: std::time::Duration::ZERO,
+    within: None,
+    consecutive_passes: 1,
+};
 
 /// What a check falls back to.
 pub(super) struct Defaults<'a> {
@@ -200,11 +211,31 @@ impl Validator {
                 }
             }
         };
-        let retry = spec
-            .retry
-            .as_ref()
-            .map(|r| self.retry(&format!("{at}.retry"), &r.or(defaults.retry_spec)))
-            .unwrap_or(defaults.retry);
+        let (kind, retry) = match (&spec.load, kind) {
+            (Some(load), CheckKind::Request) => {
+                let plan = self.load(&format!("{at}.load"), load);
+                self.load_alone(at, spec, &steps);
+                (
+                    plan.map(CheckKind::Load).unwrap_or(CheckKind::Request),
+                    ONCE,
+                )
+            }
+            (Some(_), kind) => {
+                self.problem(
+                    &format!("{at}.load"),
+                    "a load probe sends one request: leave out steps and compare".to_owned(),
+                );
+                (kind, ONCE)
+            }
+            (None, kind) => {
+                let retry = spec
+                    .retry
+                    .as_ref()
+                    .map(|r| self.retry(&format!("{at}.retry"), &r.or(defaults.retry_spec)))
+                    .unwrap_or(defaults.retry);
+                (kind, retry)
+            }
+        };
         if self.problems.len() > before || steps.is_empty() {
             return None;
         }
@@ -215,6 +246,22 @@ impl Validator {
             steps,
             kind,
         })
+    }
+
+    /// A load probe runs once, on green.
+    fn load_alone(&mut self, at: &str, spec: &CheckSpec, steps: &[Step]) {
+        if spec.retry.is_some() {
+            self.problem(
+                &format!("{at}.retry"),
+                "a load probe runs once: its figures are the judgement".to_owned(),
+            );
+        }
+        if steps.iter().any(|s| s.expect == Some(Colour::Blue)) {
+            self.problem(
+                &format!("{at}.expect"),
+                "a load probe goes to green only".to_owned(),
+            );
+        }
     }
 
     fn hooks(&mut self, at: &str, spec: &CheckSpec) -> Vec<Hook> {

@@ -45,10 +45,6 @@ impl LoadPlan {
 impl Validator {
     /// A check's `load` at `at` (`checks[3].load`), or `None` with every
     /// problem reported.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "called once CheckSpec carries a load")
-    )]
     pub(super) fn load(&mut self, at: &str, spec: &LoadSpec) -> Option<LoadPlan> {
         let before = self.problems.len();
         if !(1..=LoadPlan::MAX_RPS).contains(&spec.rps) {

@@ -16,7 +16,7 @@ use super::problem::NOT_SHOWN;
 use super::target::append_path;
 use super::template::{Escape, Template};
 use super::validator::Validator;
-use crate::assertion::Assertion;
+use crate::assertion::{Assertion, Query};
 use crate::capture::{Capture, CaptureSource};
 use crate::json_path::parse_bounded;
 use crate::probe::{ProbeRequest, header_name, secret_header};
@@ -278,6 +278,10 @@ impl Validator {
                     fields.body.map(str::to_owned)
                 },
                 redirects,
+                // Only a request that asserts on the certificate reads it.
+                read_certificate: assertions
+                    .iter()
+                    .any(|assertion| matches!(assertion.query, Query::Certificate)),
             },
             header_templates,
             body_template,

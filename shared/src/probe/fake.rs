@@ -1,7 +1,7 @@
 //! The one fake of the HTTP port, for unit tests (the engine's, and those of
 //! the front doors with the `fakes` feature): scripted replies per URL path,
-//! counted and timed, with the most requests in flight at once. It never
-//! opens a connection.
+//! counted and timed, with the most requests in flight at once, and the
+//! certificate green presents. It never opens a connection.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue};
 use tokio::time::Instant;
 
-use super::{HttpProbe, ProbeError, ProbeRequest, ProbeResponse};
+use super::{HttpProbe, LeafCertificate, ProbeError, ProbeRequest, ProbeResponse};
 
 /// What the fake service does with one request.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +42,8 @@ pub struct FakeProbe {
     default: Option<Reply>,
     /// The replies of each path.
     scripts: HashMap<String, Vec<Reply>>,
+    /// The leaf certificate every reply comes with (none: plain http).
+    certificate: Option<LeafCertificate>,
     /// Requests seen per path.
     calls: Mutex<HashMap<String, usize>>,
     /// Requests in flight now.
@@ -66,6 +68,12 @@ impl FakeProbe {
     pub fn with(mut self, path: &str, script: &[Reply]) -> Self {
         assert!(!script.is_empty(), "a script needs a reply");
         self.scripts.insert(path.to_owned(), script.to_vec());
+        self
+    }
+
+    /// Answers as over TLS with `certificate`, to requests that read it.
+    pub fn presenting(mut self, certificate: LeafCertificate) -> Self {
+        self.certificate = Some(certificate);
         self
     }
 
@@ -118,6 +126,10 @@ impl HttpProbe for FakeProbe {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         let _in_flight = InFlight(&self.in_flight);
+        let certificate = self
+            .certificate
+            .clone()
+            .filter(|_| request.read_certificate);
         let (status, duration) = match reply {
             Reply::Status(status) => (status, Duration::ZERO),
             Reply::Json(status) => {
@@ -129,6 +141,7 @@ impl HttpProbe for FakeProbe {
                     body: r#"{"status":"ok"}"#.to_owned(),
                     truncated: false,
                     duration: Duration::from_millis(3),
+                    certificate,
                 });
             }
             Reply::Slow(ms, status) => {
@@ -164,6 +177,7 @@ impl HttpProbe for FakeProbe {
             body: String::new(),
             truncated: false,
             duration,
+            certificate,
         })
     }
 
@@ -172,6 +186,7 @@ impl HttpProbe for FakeProbe {
         Ok(FakeProbe {
             default: self.default,
             scripts: self.scripts.clone(),
+            certificate: self.certificate.clone(),
             ..FakeProbe::default()
         })
     }

@@ -3,6 +3,7 @@
 //! spec allows more) and errors sorted into what an operator needs to know.
 
 use super::*;
+use crate::probe::certificate;
 
 /// The production HTTP client: reqwest on rustls, built once per cold start
 /// (and once more per invocation only when a host name must be pinned to
@@ -39,6 +40,9 @@ impl ReqwestProbe {
 fn build_client(connection: &Connection) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // The peer's certificate on each response, for the certificate
+        // assertion: a copy of a few hundred bytes, parsed only when asked.
+        .tls_info(true)
         .user_agent(concat!("greenlight/", env!("CARGO_PKG_VERSION")));
     for (name, addrs) in &connection.resolve {
         builder = builder.resolve_to_addrs(name, addrs);
@@ -98,6 +102,10 @@ impl HttpProbe for ReqwestProbe {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        let certificate = request
+            .read_certificate
+            .then(|| certificate::leaf(&response))
+            .flatten();
         let mut bytes: Vec<u8> = Vec::new();
         let mut truncated = false;
         let url = response.url().clone();
@@ -125,6 +133,7 @@ impl HttpProbe for ReqwestProbe {
             body: String::from_utf8_lossy(&bytes).into_owned(),
             truncated,
             duration: started.elapsed(),
+            certificate,
         })
     }
 
@@ -438,6 +447,7 @@ mod tests {
                 max: 3,
                 hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
             },
+            read_certificate: false,
         }
     }
 
