@@ -45,6 +45,8 @@ struct Inner {
     requests: usize,
     /// Header names of every request, in order.
     headers_seen: Vec<Vec<String>>,
+    /// When each request arrived, in order.
+    arrivals: Vec<Instant>,
 }
 
 /// The green service. Dropping it stops the server.
@@ -78,6 +80,7 @@ impl GreenService {
             started: Instant::now(),
             requests: 0,
             headers_seen: Vec::new(),
+            arrivals: Vec::new(),
         }));
         let router = Router::new()
             .route("/health", any(health))
@@ -114,6 +117,20 @@ impl GreenService {
         self.inner.lock().expect("lock").requests
     }
 
+    /// The most requests that arrived within any one second.
+    pub fn most_in_one_second(&self) -> usize {
+        let arrivals = &self.inner.lock().expect("lock").arrivals;
+        (0..arrivals.len())
+            .map(|i| {
+                arrivals[i..]
+                    .iter()
+                    .take_while(|t| t.duration_since(arrivals[i]) < Duration::from_secs(1))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// How many requests carried header `name` (lowercase).
     pub fn requests_with_header(&self, name: &str) -> usize {
         self.inner
@@ -138,6 +155,7 @@ fn healthy() -> Response {
 fn note(inner: &Mutex<Inner>, headers: &HeaderMap) -> (Behaviour, Instant, usize) {
     let mut inner = inner.lock().expect("lock");
     inner.requests += 1;
+    inner.arrivals.push(Instant::now());
     inner
         .headers_seen
         .push(headers.keys().map(|k| k.as_str().to_owned()).collect());
