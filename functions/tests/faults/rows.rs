@@ -8,6 +8,7 @@ mod aws;
 mod bake;
 mod codedeploy;
 mod event;
+mod flow;
 mod green;
 mod lambda;
 mod long_bake;
@@ -31,6 +32,7 @@ pub fn rows() -> Vec<Row> {
         secrets::rows(),
         bake::rows(),
         long_bake::rows(),
+        flow::rows(),
     ]
     .concat()
 }
