@@ -260,17 +260,16 @@ impl Validator {
         if self.problems.len() > before {
             return None;
         }
-        let url = url?;
         Some(Step {
             name: fields.name.clone(),
             listener: fields.listener,
             expect: fields.expect,
             route: None,
-            base: url.clone(),
+            base: base?.clone(),
             path: path?,
             request: ProbeRequest {
                 method: method?,
-                url,
+                url: url?,
                 headers,
                 body: if body_template.is_some() {
                     None
@@ -475,3 +474,7 @@ enum CaptureKey<'a> {
     Json(&'a str),
     Regex(&'a str),
 }
+
+#[cfg(test)]
+#[path = "step_tests.rs"]
+mod tests;
