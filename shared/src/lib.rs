@@ -16,8 +16,13 @@
 //! The principal types:
 //!
 //! * [`Plan`] is a validated spec ([`Plan::from_json`]): the target, the
-//!   readiness wait, the alarm policy, the bake and the [`plan::Check`]s,
-//!   each a request and its [`assertion::Assertion`]s. Every problem of a
+//!   readiness wait, the alarm policy, the bake and the [`plan::Check`]s.
+//!   A check is one or more [`plan::Step`]s, each a request (on the hook's
+//!   own listener or the one it names, reaching green or, before
+//!   AllowTraffic, blue), its [`assertion::Assertion`]s and its
+//!   [`capture::Capture`]s; [`plan::CheckKind`] says what the check does
+//!   with them: one request, a flow, a comparison of green with blue, or a
+//!   load probe. Every problem of a
 //!   spec is found at once, each with its path ([`plan::SpecError`]). The
 //!   plan also holds the [`redaction::Redactor`] that knows every secret.
 //! * [`Context`] says what a judgement is about: the [`Hook`] whose checks
@@ -28,6 +33,10 @@
 //!   reads; the adapters are in the `greenlight-aws` crate, and
 //!   [`NoCloud`] answers when there is no AWS) and [`Progress`] (who hears
 //!   which stage runs; [`Silent`] when nobody does).
+//! * [`flow::attempt`] is one attempt of a check: its steps in order with
+//!   their captures and a [`cookie_jar::CookieJar`] ([`compat`] compares
+//!   blue's answer with green's; [`load`] paces a load probe). Secrets
+//!   captured on the way join the redactor before anything is shown.
 //! * [`judge`] runs the stages in order, discover → ready → aim → checks →
 //!   alarms → bake ([`Stage`]); a stage that cannot go on ends it with a
 //!   typed [`StageFailure`]. Everything that tries again (check retries,
