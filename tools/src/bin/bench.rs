@@ -20,7 +20,8 @@
 //!
 //!     greenlight-bench [--runs N] [--delay-ms D] [--out PREFIX] [--render JSON]
 //!
-//! `--render` rewrites BENCHMARKS.md from a BENCHMARKS.json without measuring.
+//! `--render` rewrites BENCHMARKS.md from a BENCHMARKS.json without measuring;
+//! `--load-into` measures the load probe alone and adds it to one.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -48,6 +49,8 @@ struct Options {
     out: PathBuf,
     /// Re-render BENCHMARKS.md from this JSON instead of measuring.
     render: Option<PathBuf>,
+    /// Measure the load probe alone, into this BENCHMARKS.json's other figures.
+    load_into: Option<PathBuf>,
 }
 
 fn options() -> Options {
@@ -56,6 +59,7 @@ fn options() -> Options {
         delay: Duration::from_millis(50),
         out: workspace_root().join("BENCHMARKS"),
         render: None,
+        load_into: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut args = args.iter();
@@ -68,6 +72,7 @@ fn options() -> Options {
             }
             "--out" => options.out = PathBuf::from(value),
             "--render" => options.render = Some(PathBuf::from(value)),
+            "--load-into" => options.load_into = Some(PathBuf::from(value)),
             _ => usage(arg),
         }
     }
@@ -76,7 +81,7 @@ fn options() -> Options {
 
 fn usage(arg: &str) -> ! {
     eprintln!(
-        "unexpected argument {arg:?}\nusage: greenlight-bench [--runs N] [--delay-ms D] [--out PREFIX] [--render JSON]"
+        "unexpected argument {arg:?}\nusage: greenlight-bench [--runs N] [--delay-ms D] [--out PREFIX] [--render JSON] [--load-into JSON]"
     );
     std::process::exit(2)
 }
@@ -521,6 +526,22 @@ async fn main() {
         if let Some(delay) = report["method"]["green_delay_ms"].as_u64() {
             options.delay = Duration::from_millis(delay);
         }
+        write_outputs(&report, &options);
+        return;
+    }
+    if let Some(path) = options.load_into.clone() {
+        // The load probe's figures alone, the others kept as measured.
+        let text = std::fs::read_to_string(&path).expect("read the JSON to add to");
+        let mut report: Value = serde_json::from_str(&text).expect("a BENCHMARKS.json");
+        if let Some(delay) = report["method"]["green_delay_ms"].as_u64() {
+            options.delay = Duration::from_millis(delay);
+        }
+        if let Some(runs) = report["method"]["runs"].as_u64() {
+            options.runs = usize::try_from(runs).unwrap_or(options.runs);
+        }
+        let front = AwsFront::start(None).await;
+        let slow = GreenService::start(Behaviour::Slow(options.delay)).await;
+        report["load"] = load::measure(&slow, &front).await;
         write_outputs(&report, &options);
         return;
     }

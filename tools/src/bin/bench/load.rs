@@ -29,7 +29,6 @@ fn spec(green: &str) -> String {
         "checks": [{
             "name": "load",
             "path": "/health",
-            "retry": {"attempts": 1},
             "assert": [{"status": 200}],
             "load": {"rps": RPS, "duration_s": DURATION_S, "latency_ms": {"p99": 1000}}
         }]
