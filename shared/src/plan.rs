@@ -286,13 +286,18 @@ impl Plan {
 }
 
 impl Plan {
-    /// The listeners that checks running at `hook` name and that have no
-    /// URL in the spec: discovery finds them.
+    /// The listeners other than the hook's own that checks running at
+    /// `hook` name, and that have no URL in the spec: discovery finds them.
     pub fn listeners_to_discover(&self, hook: Hook) -> Vec<ListenerChoice> {
+        // The hook's own listener is the target's URL, or found anyway.
+        let own = self.target.listener.unwrap_or(hook.own_listener());
         let mut found = Vec::new();
         for check in self.checks.iter().filter(|c| c.hooks.contains(&hook)) {
             for listener in check.listeners_named() {
-                if self.target.listener_urls.of(listener).is_none() && !found.contains(&listener) {
+                if listener != own
+                    && self.target.listener_urls.of(listener).is_none()
+                    && !found.contains(&listener)
+                {
                     found.push(listener);
                 }
             }

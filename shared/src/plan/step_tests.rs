@@ -57,7 +57,7 @@ fn a_flow_is_planned_step_by_step_with_its_captures_and_routes() {
     // AND the plan discovers the production listener for it
     assert_eq!(
         plan.listeners_to_discover(crate::hook::Hook::AfterAllowTestTraffic),
-        [ListenerChoice::Production, ListenerChoice::Test]
+        [ListenerChoice::Production]
     );
 }
 
