@@ -65,6 +65,15 @@ fn for_the_sample_deployment(run: &Run) {
     assert_eq!(run.calls[0].deployment_id, "d-ABCDEF123");
 }
 
+/// The one status call came before the invocation's deadline.
+fn reported_before_the_deadline(run: &Run) {
+    let reported_after = run.calls[0].at.duration_since(run.started);
+    assert!(
+        reported_after < run.timeout,
+        "reported after {reported_after:?}"
+    );
+}
+
 /// Green was never asked.
 fn green_not_probed(_: &Run, scene: &Scene) {
     assert_eq!(scene.requests(), 0, "green was probed");
