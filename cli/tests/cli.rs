@@ -46,6 +46,17 @@ impl Green {
                     )
                 }),
             )
+            // Two releases of one API: v2 sends the price as a string.
+            .route(
+                "/v1/items",
+                get(|| async { axum::Json(json!({"items": [{"id": 1, "price": 9.5}]})) }),
+            )
+            .route(
+                "/v2/items",
+                get(|| async {
+                    axum::Json(json!({"items": [{"id": 1, "price": "9.50", "currency": "EUR"}]}))
+                }),
+            )
             .route(
                 "/slow",
                 get(|| async {
@@ -404,4 +415,32 @@ fn stages_that_need_a_deployment_are_named_on_stderr() {
         "{}",
         text(&run.stderr)
     );
+}
+
+#[test]
+fn a_comparison_with_blue_names_each_incompatible_field() {
+    // GIVEN green (v2) on the URL given and blue (v1) as the production
+    // listener's URL in the spec
+    let server = Green::start();
+    let mut compare = spec(json!([{
+        "name": "items", "hooks": ["AfterAllowTestTraffic"], "path": "/items",
+        "compare": "blue", "assert": [{"status": 200}]
+    }]));
+    compare["target"] = json!({"listener_urls": {"production": format!("{}/v1", server.url())}});
+    let path = spec_file("compare.json", &compare);
+    // WHEN greenlight checks green against blue
+    let run = greenlight(&[
+        "check",
+        path_str(&path),
+        "--url",
+        &format!("{}/v2", server.url()),
+    ]);
+    // THEN it fails, naming the field whose type changed, and not the new one
+    let stdout = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}{}", text(&run.stderr));
+    assert!(
+        stdout.contains("$.items[0].price: blue number, green string"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("currency"), "{stdout}");
 }
