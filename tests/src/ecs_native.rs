@@ -56,6 +56,12 @@ impl EcsNative {
     pub async fn new() -> EcsNative {
         let test_green = GreenService::start(Behaviour::Healthy).await;
         let prod_green = GreenService::start(Behaviour::Healthy).await;
+        EcsNative::around(test_green, prod_green).await
+    }
+
+    /// The same around these services: `test_green` behind the test
+    /// listener, `prod_green` behind production (blue until it shifts).
+    pub async fn around(test_green: GreenService, prod_green: GreenService) -> EcsNative {
         let moto = MotoServer::start().await;
         let front = AwsFront::start(Some(moto.url())).await;
         let config = crate::moto::sdk_config(&moto.url());
