@@ -3,12 +3,15 @@
 //! response judged by the check's assertions, the run judged by its latency
 //! percentiles and its share of errors.
 //!
-//! Bounded whatever green does: requests go out on a fixed schedule and
-//! never faster (a slot that cannot be kept is skipped, not caught up in a
-//! burst), at most [`MAX_IN_FLIGHT`] wait for an answer at once, the
+//! Bounded whatever green does: requests go out on a fixed schedule, never
+//! more than the rate in any one second (slots the hook itself sent late
+//! are caught up at twice the rate at most, not in a burst), at most
+//! [`MAX_IN_FLIGHT`] wait for an answer at once (a slot that finds them all
+//! waiting is skipped: green did not keep up), the
 //! latencies kept take at most 4 bytes per planned request, and the run ends
 //! by the stop time, abandoning what is still in flight.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -26,11 +29,11 @@ pub const MAX_IN_FLIGHT: usize = 32;
 /// No request starts closer than this to the stop time: what is in flight
 /// needs a moment to end, and the hook to report.
 pub const STOP_MARGIN: Duration = Duration::from_millis(50);
-/// Two requests never go out closer than a period less a tenth of it: a
-/// slot sent late is followed by the next a little less than a period
-/// later, so the schedule is caught up a tenth of a period at a time, never
-/// in a burst.
-const CATCH_UP: u32 = 10;
+/// Slots sent late (the hook's own process stalled: a busy CPU, a slow
+/// connection set-up) are caught up at twice the rate at most: two requests
+/// never go out closer than half a period, and never more than `rps` in any
+/// one second. A stall of the hook is not green's error.
+const CATCH_UP: u32 = 2;
 /// Distinct error texts kept for the report: enough to say what went wrong,
 /// bounded however many requests fail.
 pub const KEPT_ERRORS: usize = 3;
@@ -173,31 +176,31 @@ pub async fn run_load<P: HttpProbe>(
     let planned = plan.requests().min(LoadPlan::MAX_REQUESTS);
     let slot_at = |slot: u32| start + offset(slot, rps);
     let period = offset(1, rps);
-    let min_gap = period - period / CATCH_UP;
+    let min_gap = period / CATCH_UP;
     let last_start = stop_at.checked_sub(STOP_MARGIN).unwrap_or(start);
     let mut tally = Tally::new(planned, disclosure.redactor.clone());
     let mut in_flight = FuturesUnordered::new();
-    let mut last_sent: Option<Instant> = None;
+    // The last `rps` send times: the one `rps` sends ago must be a second old.
+    let mut window: VecDeque<Instant> = VecDeque::with_capacity(rps as usize);
     let mut slot = 0;
-    while slot < planned && slot_at(slot) < last_start {
-        let wake = last_sent.map_or(slot_at(slot), |sent| slot_at(slot).max(sent + min_gap));
+    while slot < planned {
+        let mut wake = slot_at(slot);
+        if let Some(last) = window.back() {
+            wake = wake.max(*last + min_gap);
+        }
+        if window.len() >= rps as usize
+            && let Some(oldest) = window.front()
+        {
+            wake = wake.max(*oldest + Duration::from_secs(1));
+        }
+        if wake >= last_start {
+            break;
+        }
         tokio::select! {
             biased;
             Some(ended) = in_flight.next() => tally.record(ended),
             () = sleep_until(wake) => {
                 let now = Instant::now();
-                // Behind schedule (a stall): the slots whose successor is
-                // due already are skipped, never sent late in a burst.
-                while slot + 1 < planned
-                    && slot_at(slot + 1) <= now
-                    && slot_at(slot + 1) < last_start
-                {
-                    tally.skip(|| "skipped: the schedule fell behind".to_owned());
-                    slot += 1;
-                }
-                if now >= last_start {
-                    break;
-                }
                 if in_flight.len() >= MAX_IN_FLIGHT {
                     tally.skip(|| {
                         format!("skipped: {MAX_IN_FLIGHT} requests still waiting for green")
@@ -207,8 +210,11 @@ pub async fn run_load<P: HttpProbe>(
                     let timeout = timeout.min(left);
                     in_flight.push(one(request, assertions, disclosure, probe, timeout));
                     tally.sent += 1;
-                    last_sent = Some(now);
                 }
+                if window.len() >= rps as usize {
+                    window.pop_front();
+                }
+                window.push_back(now);
                 slot += 1;
             }
         }

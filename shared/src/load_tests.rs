@@ -139,7 +139,7 @@ async fn never_sends_faster_than_the_rate() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn slots_missed_in_a_stall_are_skipped_not_sent_in_a_burst() {
+async fn a_stall_of_the_hook_is_caught_up_without_passing_the_rate() {
     // GIVEN 100 rps for 5 s, and the process stalled for a second at 2 s
     let probe = FakeProbe::default();
     let plan = plan(100, 5);
@@ -149,25 +149,36 @@ async fn slots_missed_in_a_stall_are_skipped_not_sent_in_a_burst() {
     };
     // WHEN the load runs through it
     let (report, ()) = tokio::join!(run(&probe, &plan, LOTS), stall);
-    // THEN the slots the stall missed are skipped and counted as errors,
-    // and those sent are no closer than 1/100 s, less a tenth
-    assert_eq!(report.sent + report.skipped, 500);
+    // THEN every slot was sent, none skipped: the stall was the hook's, not
+    // green's
+    assert_eq!(report.sent, 500);
+    assert_eq!(report.skipped, 0);
+    assert!(failed(&report.judge(&plan)).is_empty());
+    // AND never more than 100 in any second, nor two closer than half a period
     assert!(
-        (99..=101).contains(&report.skipped),
-        "skipped {}",
-        report.skipped
-    );
-    assert_eq!(report.errors, report.skipped);
-    assert_eq!(
-        report.error_texts,
-        ["skipped: the schedule fell behind".to_owned()]
+        most_in_one_second(&probe) <= 100,
+        "{}",
+        most_in_one_second(&probe)
     );
     assert!(
-        shortest_gap(&probe) >= Duration::from_millis(9),
+        shortest_gap(&probe) >= Duration::from_millis(5),
         "{:?}",
         shortest_gap(&probe)
     );
-    assert!(!failed(&report.judge(&plan)).is_empty());
+}
+
+/// The most sends within any one second.
+fn most_in_one_second(probe: &FakeProbe) -> usize {
+    let sent = probe.sent_at();
+    (0..sent.len())
+        .map(|i| {
+            sent[i..]
+                .iter()
+                .take_while(|t| t.duration_since(sent[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 #[tokio::test(start_paused = true)]
