@@ -40,8 +40,19 @@ fn ms(duration: Duration) -> f64 {
     round(duration.as_secs_f64() * 1000.0)
 }
 
-/// The load probe's entry of the report: its figures, or why there are none.
-pub async fn measure(slow: &GreenService, front: &AwsFront) -> Value {
+/// Invocations measured; the report gives their medians.
+const RUNS: usize = 5;
+
+/// One invocation's figures: wall time, CPU user and system, peak RSS (KiB).
+struct Figures {
+    wall: Duration,
+    user: Duration,
+    system: Duration,
+    rss_kib: Option<u64>,
+}
+
+/// One invocation in a fresh process, or what went wrong.
+async fn one_run(slow: &GreenService, front: &AwsFront) -> Result<Figures, String> {
     let hook = HOOKS[0];
     let runtime = RuntimeApi::start().await;
     // Started first: the first start may build the binaries, which must not
@@ -59,39 +70,67 @@ pub async fn measure(slow: &GreenService, front: &AwsFront) -> Value {
     let answer = runtime.answer(&request_id, Duration::from_secs(60)).await;
     let wall = started.elapsed();
     let cpu = process.cpu_time();
-    let rss = process.peak_rss_kib();
+    let rss_kib = process.peak_rss_kib();
     process.stop().await;
-    let entry = match (answer, cpu) {
+    match (answer, cpu) {
         (Some(Answer::Response(body)), Some((user, system))) if body["reported"] == "Succeeded" => {
-            json!({
-                "hook": hook,
-                "rps": RPS,
-                "duration_s": DURATION_S,
-                "wall_ms": ms(wall),
-                "cpu_ms": {
-                    "user": ms(user),
-                    "system": ms(system),
-                    "total": ms(user + system),
-                },
-                "peak_rss_mib": rss.map(mib),
+            Ok(Figures {
+                wall,
+                user,
+                system,
+                rss_kib,
             })
         }
-        (answer, cpu) => json!({
-            "hook": hook,
-            "rps": RPS,
-            "duration_s": DURATION_S,
-            "error": format!(
-                "expected a reported Succeeded with the CPU time read, got {answer:?} (CPU time {cpu:?})"
-            ),
-        }),
-    };
-    match entry.get("error") {
-        Some(error) => println!("load probe: not measured: {error}"),
-        None => println!(
-            "load probe {RPS} rps × {DURATION_S} s: CPU {} ms, peak RSS {} MiB",
-            entry["cpu_ms"]["total"], entry["peak_rss_mib"]
-        ),
+        (answer, cpu) => Err(format!(
+            "expected a reported Succeeded with the CPU time read, got {answer:?} (CPU time {cpu:?})"
+        )),
     }
+}
+
+fn median_of(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The load probe's entry of the report: the medians of [`RUNS`]
+/// invocations, or why there are none.
+pub async fn measure(slow: &GreenService, front: &AwsFront) -> Value {
+    let hook = HOOKS[0];
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        match one_run(slow, front).await {
+            Ok(figures) => runs.push(figures),
+            Err(error) => {
+                println!("load probe: not measured: {error}");
+                return json!({"hook": hook, "rps": RPS, "duration_s": DURATION_S, "error": error});
+            }
+        }
+    }
+    let of = |f: fn(&Figures) -> f64| median_of(runs.iter().map(f).collect());
+    let totals: Vec<f64> = runs.iter().map(|r| ms(r.user + r.system)).collect();
+    let entry = json!({
+        "hook": hook,
+        "rps": RPS,
+        "duration_s": DURATION_S,
+        "runs": RUNS,
+        "wall_ms": round(of(|r| ms(r.wall))),
+        "cpu_ms": {
+            "user": round(of(|r| ms(r.user))),
+            "system": round(of(|r| ms(r.system))),
+            "total": round(median_of(totals.clone())),
+            "min": totals.iter().copied().fold(f64::INFINITY, f64::min),
+            "max": totals.iter().copied().fold(0.0, f64::max),
+        },
+        "peak_rss_mib": round(of(|r| r.rss_kib.map_or(0.0, mib))),
+    });
+    println!(
+        "load probe {RPS} rps × {DURATION_S} s: CPU {} ms (median of {RUNS}), peak RSS {} MiB",
+        entry["cpu_ms"]["total"], entry["peak_rss_mib"]
+    );
     entry
 }
 
@@ -118,11 +157,15 @@ pub fn markdown(report: &Value, delay_ms: u128) -> String {
         "-".to_owned()
     };
     format!(
-        "{title}One invocation whose only check is the load probe, green answering after {delay_ms} ms; \
-         CPU time from `/proc/<pid>/stat` (10 ms ticks).\n\n\
+        "{title}An invocation whose only check is the load probe, green answering after {delay_ms} ms, \
+         in a fresh release process; medians of {} runs (CPU total min {} ms, max {} ms). CPU time of the \
+         whole process from `/proc/<pid>/stat` (10 ms ticks).\n\n\
          | wall | CPU user | CPU system | CPU total | CPU / wall | peak RSS |\n\
          |---:|---:|---:|---:|---:|---:|\n\
          | {} ms | {} ms | {} ms | {} ms | {share} | {} MiB |\n",
+        l["runs"],
+        l["cpu_ms"]["min"],
+        l["cpu_ms"]["max"],
         l["wall_ms"],
         l["cpu_ms"]["user"],
         l["cpu_ms"]["system"],
