@@ -15,7 +15,7 @@ use greenlight_e2e::hook::{Build, HOOKS, HookProcess, sample_event};
 use greenlight_e2e::runtime_api::{Answer, RuntimeApi};
 use serde_json::{Value, json};
 
-use super::{env, mib, round};
+use super::{command_output, env, mib, round};
 
 const RPS: u32 = 100;
 const DURATION_S: u32 = 10;
@@ -117,6 +117,11 @@ pub async fn measure(slow: &GreenService, front: &AwsFront) -> Value {
         "rps": RPS,
         "duration_s": DURATION_S,
         "runs": RUNS,
+        // It may be measured alone (`--load-into`), after the rest.
+        "measured": {
+            "date": command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+            "commit": command_output("git", &["rev-parse", "--short", "HEAD"]),
+        },
         "wall_ms": round(of(|r| ms(r.wall))),
         "cpu_ms": {
             "user": round(of(|r| ms(r.user))),
@@ -158,14 +163,16 @@ pub fn markdown(report: &Value, delay_ms: u128) -> String {
     };
     format!(
         "{title}An invocation whose only check is the load probe, green answering after {delay_ms} ms, \
-         in a fresh release process; medians of {} runs (CPU total min {} ms, max {} ms). CPU time of the \
-         whole process from `/proc/<pid>/stat` (10 ms ticks).\n\n\
+         in a fresh release process; medians of {} runs (CPU total min {} ms, max {} ms), measured {} at commit {}. \
+         CPU time of the whole process from `/proc/<pid>/stat` (10 ms ticks).\n\n\
          | wall | CPU user | CPU system | CPU total | CPU / wall | peak RSS |\n\
          |---:|---:|---:|---:|---:|---:|\n\
          | {} ms | {} ms | {} ms | {} ms | {share} | {} MiB |\n",
         l["runs"],
         l["cpu_ms"]["min"],
         l["cpu_ms"]["max"],
+        l["measured"]["date"].as_str().unwrap_or("?"),
+        l["measured"]["commit"].as_str().unwrap_or("?"),
         l["wall_ms"],
         l["cpu_ms"]["user"],
         l["cpu_ms"]["system"],
