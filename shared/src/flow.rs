@@ -266,15 +266,19 @@ impl Run {
         let status = Some(response.status);
         self.jar.store(&request.url, &response.headers);
         // Cookies are secret whether or not a step captures them.
-        self.redactor = self
-            .redactor
-            .with(self.jar.values().map(str::to_owned).collect::<Vec<_>>());
+        self.redactor = self.redactor.with(
+            self.jar
+                .values()
+                .filter(|v| worth_redacting(v))
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
         let mut failed_captures = Vec::new();
         let mut json = None;
         for capture in &step.captures {
             match capture.take(&response, &self.jar, &mut json) {
                 Ok(value) => {
-                    if capture.secret {
+                    if capture.secret && worth_redacting(&value) {
                         self.redactor = self.redactor.with([value.clone()]);
                     }
                     self.captured.retain(|c| c.name != capture.name);
@@ -317,6 +321,16 @@ impl Run {
             Err(error) => (Err(Failure::Error(error)), status),
         }
     }
+}
+
+/// Secret values shorter than this are still shown as `<redacted>` where
+/// they are captured, but not searched for in every text: a cookie `n=1`
+/// would turn every `1` of a verdict into `<redacted>`, and a value that
+/// short guards nothing.
+pub const MIN_REDACTED_CHARS: usize = 4;
+
+fn worth_redacting(value: &str) -> bool {
+    value.chars().count() >= MIN_REDACTED_CHARS
 }
 
 /// The step's assertions on `response`.
