@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use greenlight_e2e::aws_front::{AlarmState, MetricKey, Script};
-use greenlight_e2e::ecs_native::{DEPLOYMENT_ARN, EcsHookProcess, EcsNative};
+use greenlight_e2e::ecs_native::{DEPLOYMENT_ARN, EcsHookProcess, EcsNative, answer_reasons};
 use greenlight_e2e::hook::{sample_event, workspace_root};
 use greenlight_e2e::{cargo_ecs_hook, green::Behaviour};
 use serde_json::{Value, json};
@@ -24,15 +24,6 @@ async fn again(world: &EcsNative, hook: &EcsHookProcess, stage: &str, previous: 
 
 fn status(answer: &Value) -> &str {
     answer["hookStatus"].as_str().unwrap_or("(none)")
-}
-
-/// The `answer` log lines' reasons, in order.
-fn answer_reasons(logs: &[String]) -> Vec<String> {
-    logs.iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["fields"]["message"] == "answer")
-        .map(|line| line["fields"]["reason"].as_str().unwrap_or("").to_owned())
-        .collect()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use greenlight_e2e::cargo_ecs_hook;
 use greenlight_e2e::ecs_faults::{EcsRow, render, rows};
-use greenlight_e2e::ecs_native::EcsNative;
+use greenlight_e2e::ecs_native::{EcsNative, answer_reasons};
 use greenlight_e2e::fault_doc::check_or_update_page;
 use greenlight_e2e::green::Behaviour;
 use greenlight_e2e::hook::{CANARY_SECRET, CANARY_TOKEN, renderings, with_canary, workspace_root};
@@ -49,12 +49,7 @@ async fn run(world: &EcsNative, row: &EcsRow) -> Vec<String> {
     if answer["hookStatus"] != row.answer {
         problems.push(format!("answered {answer}, expected {}", row.answer));
     }
-    let reasons: Vec<String> = logs
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["fields"]["message"] == "answer")
-        .map(|line| line["fields"]["reason"].as_str().unwrap_or("").to_owned())
-        .collect();
+    let reasons = answer_reasons(&logs);
     if reasons.len() != 1 || !reasons[0].contains(row.sees) {
         problems.push(format!(
             "expected one answer line showing {:?}, got {reasons:?}",

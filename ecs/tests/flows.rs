@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use greenlight_e2e::app::{Release, Shared, routes};
 use greenlight_e2e::cargo_ecs_hook;
-use greenlight_e2e::ecs_native::EcsNative;
+use greenlight_e2e::ecs_native::{EcsNative, answer_reasons};
 use greenlight_e2e::green::GreenService;
 use serde_json::{Value, json};
 
@@ -48,12 +48,7 @@ async fn post_test_traffic_shift(green: Release) -> (Value, String, Vec<String>)
         ["/login"],
         "blue was logged in to"
     );
-    let reasons: Vec<String> = logs
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["fields"]["message"] == "answer")
-        .map(|line| line["fields"]["reason"].as_str().unwrap_or("").to_owned())
-        .collect();
+    let reasons = answer_reasons(&logs);
     (answer, reasons.join("\n"), shared.served_by("green"))
 }
 

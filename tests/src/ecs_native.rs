@@ -284,3 +284,13 @@ impl EcsHookProcess {
         self.process.stop().await
     }
 }
+
+/// The reasons of the hook's `answer` log lines, in order: what each
+/// answer to ECS said.
+pub fn answer_reasons(logs: &[String]) -> Vec<String> {
+    logs.iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "answer")
+        .map(|line| line["fields"]["reason"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
