@@ -5,6 +5,7 @@
 //! was captured so far, secrets redacted.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use reqwest::header::COOKIE;
 use serde::Serialize;
@@ -18,7 +19,7 @@ use crate::cookie_jar::CookieJar;
 use crate::evaluation::evaluate;
 use crate::load::run_load;
 use crate::plan::{Check, CheckKind, Compare, LoadPlan, Step};
-use crate::probe::{HttpProbe, ProbeResponse, secret_header};
+use crate::probe::{HttpProbe, ProbeRequest, ProbeResponse, secret_header};
 use crate::redaction::{REDACTED, Redactor};
 use crate::spec::{Colour, ListenerChoice};
 use crate::time::millis;
@@ -226,15 +227,6 @@ impl Run {
         probe: &P,
         stop_at: Instant,
     ) -> (Result<Vec<AssertionResult>, Failure>, Option<u16>) {
-        let left = stop_at.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return (
-                Err(Failure::Error(
-                    "not sent: the hook had to report".to_owned(),
-                )),
-                None,
-            );
-        }
         let mut request = match step.request_with(&self.values) {
             Ok(request) => request,
             Err(error) => {
@@ -252,16 +244,9 @@ impl Run {
             request.headers.insert(COOKIE, value);
             sends_cookies = true;
         }
-        let timeout = step.timeout.min(left);
-        let response = match probe.send(&request, timeout).await {
+        let response = match send(probe, &request, step.timeout, stop_at, &self.redactor).await {
             Ok(response) => response,
-            Err(error) => {
-                let mut message = self.redactor.redact(&error.to_string());
-                if timeout < step.timeout {
-                    message.push_str(" (cut short by the hook's deadline)");
-                }
-                return (Err(Failure::Error(message)), None);
-            }
+            Err(message) => return (Err(Failure::Error(message)), None),
         };
         let status = Some(response.status);
         self.jar.store(&request.url, &response.headers);
@@ -333,6 +318,29 @@ fn worth_redacting(value: &str) -> bool {
     value.chars().count() >= MIN_REDACTED_CHARS
 }
 
+/// Sends `request` within `timeout` and the stop time, or says why not: the
+/// transport error, redacted, and whether the stop time cut it short.
+async fn send<P: HttpProbe>(
+    probe: &P,
+    request: &ProbeRequest,
+    timeout: Duration,
+    stop_at: Instant,
+    redactor: &Redactor,
+) -> Result<ProbeResponse, String> {
+    let left = stop_at.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err("not sent: the hook had to report".to_owned());
+    }
+    let bounded = timeout.min(left);
+    probe.send(request, bounded).await.map_err(|error| {
+        let mut message = redactor.redact(&error.to_string());
+        if bounded < timeout {
+            message.push_str(" (cut short by the hook's deadline)");
+        }
+        message
+    })
+}
+
 /// The step's assertions on `response`.
 async fn judge(
     step: &Step,
@@ -366,16 +374,7 @@ async fn compared<P: HttpProbe>(
     };
     let send = async |step: &Step| {
         let started = Instant::now();
-        let left = stop_at.saturating_duration_since(started);
-        let timeout = step.timeout.min(left);
-        let result = if left.is_zero() {
-            Err("not sent: the hook had to report".to_owned())
-        } else {
-            probe
-                .send(&step.request, timeout)
-                .await
-                .map_err(|e| redactor.redact(&e.to_string()))
-        };
+        let result = send(probe, &step.request, step.timeout, stop_at, redactor).await;
         (result, started.elapsed())
     };
     let ((green, green_took), (blue, blue_took)) =
